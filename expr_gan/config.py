@@ -1,0 +1,13 @@
+"""Where the Hydra configs live: top-level `conf/` in a checkout, `expr_gan/conf` in a wheel."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def config_dir() -> str:
+    """Absolute path of the config directory, for `hydra.main` and `compose`."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return str(candidate)
+    raise FileNotFoundError(f"expr_gan configs not found in {here / 'conf'} or {here.parent / 'conf'}")

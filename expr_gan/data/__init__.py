@@ -1,0 +1,1 @@
+"""Data: the embedded procedural faces, real-dataset sources, caches, pairs and the datamodule."""

@@ -1,0 +1,51 @@
+"""A cache of decoded datasets: built once per settings, written atomically, verified on load."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from expr_gan.data.faceset import FaceSet
+from expr_gan.io import atomic_write
+
+log = logging.getLogger(__name__)
+CACHE_VERSION = 1  # bump when the stored layout or a renderer changes
+
+
+def cache_key(settings: dict) -> str:
+    """A short stable hash of the settings that determine the decoded pixels."""
+    blob = json.dumps({"version": CACHE_VERSION, **settings}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def _checksum(images: torch.Tensor) -> str:
+    return hashlib.sha1(images.contiguous().numpy().tobytes()).hexdigest()
+
+
+def load_or_build(cache_dir: str | Path | None, name: str, settings: dict, build: Callable[[], FaceSet]) -> FaceSet:
+    """Return the cached FaceSet for `settings`, building and storing it if absent or corrupt.
+
+    With `cache_dir=None` nothing is stored. A file that fails to load or whose checksum does not
+    match is rebuilt with a warning naming it.
+    """
+    if cache_dir is None:
+        return build()
+    path = Path(cache_dir) / f"{name}-{cache_key(settings)}.pt"
+    if path.exists():
+        try:
+            stored = torch.load(path, weights_only=True)
+            faces = FaceSet.from_tensors(stored)
+            if stored.get("checksum") != _checksum(faces.images):
+                raise ValueError("checksum mismatch")
+            return faces
+        except Exception as err:  # any damage means: rebuild
+            log.warning("cache file %s is unreadable (%s); rebuilding it", path, err)
+    faces = build()
+    payload = {**faces.to_tensors(), "checksum": _checksum(faces.images), "settings": json.dumps(settings, default=str)}
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    log.info("cached %d images in %s", len(faces), path)
+    return faces

@@ -1,0 +1,141 @@
+"""One LightningDataModule of paired faces for every model family."""
+from __future__ import annotations
+
+import logging
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from expr_gan.data.faceset import FaceSet
+from expr_gan.data.pairs import make_pairs, split_pairs
+from expr_gan.data.pixels import PixelRange
+
+log = logging.getLogger(__name__)
+
+
+def _already_batched(batch):
+    """collate_fn for datasets whose __getitems__ returns a whole batch."""
+    return batch
+
+
+class PairDataset(Dataset):
+    """(source, target expression, target) pairs over in-memory uint8 images.
+
+    Whole batches are gathered with one tensor index (`__getitems__`), so no per-sample work or
+    file decoding happens during training.
+    """
+
+    def __init__(self, faces: FaceSet, pairs: torch.Tensor, pixels: PixelRange, flip: bool = False):
+        self.faces, self.pairs, self.pixels, self.flip = faces, pairs, pixels, flip
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitems__(self, indices: list[int]) -> dict:
+        pairs = self.pairs[torch.as_tensor(indices)]
+        src, tgt = pairs[:, 0], pairs[:, 1]
+        source, target = self.faces.images[src], self.faces.images[tgt]
+        if self.flip:  # one coin per pair: source and target flip together
+            coin = torch.rand(len(pairs)) < 0.5
+            source = torch.where(coin[:, None, None, None], source.flip(-1), source)
+            target = torch.where(coin[:, None, None, None], target.flip(-1), target)
+        target_expr = self.faces.expression[tgt]
+        return {"source": self.pixels.encode(source), "target": self.pixels.encode(target),
+                "target_expr": target_expr, "source_expr": self.faces.expression[src],
+                "target_onehot": torch.nn.functional.one_hot(target_expr, self.faces.num_expressions).float(),
+                "identity": self.faces.identity[src]}
+
+    def __getitem__(self, index: int) -> dict:
+        return {k: v[0] for k, v in self.__getitems__([index]).items()}
+
+
+class FacePairsDataModule(pl.LightningDataModule):
+    """Loads a source once (through its cache), builds same-person pairs and splits them.
+
+    `split="identity"` keeps train / val / test people disjoint; `split="pair"` is the report's
+    random per-pair split. `sample_batch()` gives the fixed validation people used for grids.
+    """
+
+    def __init__(self, source, pixels: PixelRange | None = None, size: int = 64, channels: int = 3,
+                 num_expressions: int = 6, pair_policy: str = "all", split: str = "identity",
+                 split_fractions=(0.8, 0.1, 0.1), batch_size: int = 32, num_workers: int = 0,
+                 flip: bool = False, num_samples: int = 6, seed: int = 0, cache_dir: str | None = None):
+        super().__init__()
+        self.source, self.pixels = source, pixels or PixelRange()
+        self.size, self.channels, self.num_expressions = size, channels, num_expressions
+        self.pair_policy, self.split, self.split_fractions = pair_policy, split, tuple(split_fractions)
+        self.batch_size, self.num_workers, self.flip = batch_size, num_workers, flip
+        self.num_samples, self.seed, self.cache_dir = num_samples, seed, cache_dir
+        if batch_size < 1:
+            raise ValueError(f"data.batch_size={batch_size}: expected >= 1")
+        self.faces: FaceSet | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.faces is not None:
+            return
+        faces = self.source.load(self.cache_dir)
+        _, c, h, w = faces.images.shape
+        if (c, h, w) != (self.channels, self.size, self.size):
+            raise ValueError(f"data: the source produced {c}x{h}x{w} images but data.channels={self.channels} "
+                             f"and data.size={self.size}")
+        if faces.num_expressions != self.num_expressions:
+            raise ValueError(f"data.num_expressions={self.num_expressions} but the source has "
+                             f"{faces.num_expressions} expressions: {', '.join(faces.expression_names)}")
+        neutral = faces.expression_names.index("neutral") if "neutral" in faces.expression_names else 0
+        pairs = make_pairs(faces.identity, faces.expression, self.pair_policy, neutral)
+        self.train_pairs, self.val_pairs, self.test_pairs = split_pairs(
+            pairs, faces.identity, self.split_fractions, self.seed, self.split)
+        if len(self.train_pairs) == 0 or len(self.val_pairs) == 0:
+            raise ValueError(f"data: {len(self.train_pairs)} train and {len(self.val_pairs)} val pairs; "
+                             "need more identities or different data.split_fractions")
+        train_images = torch.unique(self.train_pairs.flatten())
+        self.pixels.fit(faces.images[train_images])
+        self.faces = faces
+        log.info("data: %d images, pairs train/val/test = %d/%d/%d", len(faces), len(self.train_pairs),
+                 len(self.val_pairs), len(self.test_pairs))
+
+    @property
+    def expression_names(self) -> tuple[str, ...]:
+        """Names of the expression classes, in one-hot order."""
+        return self.source.expression_names
+
+    def _loader(self, pairs: torch.Tensor, shuffle: bool, flip: bool) -> DataLoader:
+        return DataLoader(PairDataset(self.faces, pairs, self.pixels, flip), batch_size=self.batch_size,
+                          shuffle=shuffle, num_workers=self.num_workers, collate_fn=_already_batched,
+                          persistent_workers=self.num_workers > 0, drop_last=False)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_pairs, shuffle=True, flip=self.flip)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_pairs, shuffle=False, flip=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_pairs if len(self.test_pairs) else self.val_pairs, shuffle=False, flip=False)
+
+    def sample_batch(self) -> dict:
+        """Fixed, seeded validation people for sample grids.
+
+        Returns `source` [S, C, H, W] (a neutral image where the person has one), `targets`
+        [S, E, C, H, W] (the person's real image of each expression) and `target_mask` [S, E].
+        """
+        self.setup()
+        faces = self.faces
+        people = torch.unique(faces.identity[self.val_pairs[:, 0]])
+        gen = torch.Generator().manual_seed(self.seed + 1)
+        people = people[torch.randperm(len(people), generator=gen)[: self.num_samples]].sort().values
+        e_count, (c, h, w) = faces.num_expressions, faces.images.shape[1:]
+        targets = torch.zeros(len(people), e_count, c, h, w, dtype=torch.uint8)
+        mask = torch.zeros(len(people), e_count, dtype=torch.bool)
+        sources = []
+        for row, person in enumerate(people.tolist()):
+            mine = (faces.identity == person).nonzero().flatten()
+            for i in mine.tolist():
+                e = int(faces.expression[i])
+                if not mask[row, e]:
+                    targets[row, e], mask[row, e] = faces.images[i], True
+            first = mine[faces.expression[mine] == 0]
+            sources.append(faces.images[first[0] if len(first) else mine[0]])
+        return {"source": self.pixels.encode(torch.stack(sources)), "targets": self.pixels.encode(targets),
+                "target_mask": mask, "identity": people}

@@ -1,0 +1,154 @@
+"""The embedded paired-face dataset, and `python -m expr_gan.data.synthetic out=DIR` to export it.
+
+Every person appears once per expression (and per capture); all pixels are a pure function of the
+settings, so the decoded tensors are cached and shared by every run with the same settings.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from expr_gan.data.cache import load_or_build
+from expr_gan.data.faces import ALIGNMENTS, EXPRESSIONS, render_face, sample_capture, sample_identity
+from expr_gan.data.faceset import FaceSet
+
+
+class SyntheticFaces:
+    """Source of procedural faces: `num_identities` people x 6 expressions x `captures` photos."""
+
+    expression_names = EXPRESSIONS
+
+    def __init__(self, num_identities: int = 300, size: int = 128, channels: int = 3,
+                 alignment: str = "independent", captures: int = 1, seed: int = 0):
+        if not 32 <= size <= 256:
+            raise ValueError(f"data.size={size}: the embedded dataset renders 32 to 256 px")
+        if channels not in (1, 3):
+            raise ValueError(f"data.channels={channels}: expected 1 or 3")
+        if alignment not in ALIGNMENTS:
+            raise ValueError(f"data.source.alignment={alignment!r}: expected one of {', '.join(ALIGNMENTS)}")
+        if num_identities < 1 or captures < 1:
+            raise ValueError("data.source.num_identities and captures must be >= 1")
+        self.num_identities, self.size, self.channels = num_identities, size, channels
+        self.alignment, self.captures, self.seed = alignment, captures, seed
+
+    def settings(self) -> dict:
+        """Everything that determines the pixels (the cache key)."""
+        return {"source": "synthetic", "num_identities": self.num_identities, "size": self.size,
+                "channels": self.channels, "alignment": self.alignment, "captures": self.captures,
+                "seed": self.seed}
+
+    def render(self) -> FaceSet:
+        """Render every image (no cache)."""
+        images, identity, expression, eyes = [], [], [], []
+        for person in range(self.num_identities):
+            ident = sample_identity(self.seed, person)
+            for capture in range(self.captures):
+                for e, name in enumerate(EXPRESSIONS):
+                    cap = sample_capture(self.seed, person, e, capture, self.alignment)
+                    pixels, eye_px = render_face(ident, name, cap, self.size, self.channels)
+                    images.append(pixels)
+                    eyes.append(eye_px)
+                    identity.append(person)
+                    expression.append(e)
+        return FaceSet(images=torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(),
+                       identity=torch.tensor(identity), expression=torch.tensor(expression),
+                       expression_names=EXPRESSIONS, eyes=torch.from_numpy(np.stack(eyes)),
+                       meta={"identity_names": [f"synth{p:04d}" for p in range(self.num_identities)]})
+
+    def load(self, cache_dir: str | Path | None = None) -> FaceSet:
+        """The decoded dataset, from the cache when it was rendered before."""
+        return load_or_build(cache_dir, "synthetic", self.settings(), self.render)
+
+
+def contact_sheet(faces: FaceSet, max_identities: int = 8) -> torch.Tensor:
+    """A uint8 [C, H, W] grid: rows are identities, columns the expressions (grey where missing)."""
+    from torchvision.utils import make_grid
+
+    people = list(dict.fromkeys(faces.identity.tolist()))[:max_identities]
+    blank = torch.full_like(faces.images[0], 128)
+    tiles = []
+    for person in people:
+        for e in range(faces.num_expressions):
+            hit = ((faces.identity == person) & (faces.expression == e)).nonzero()
+            tiles.append(faces.images[hit[0, 0]] if len(hit) else blank)
+    return make_grid(torch.stack(tiles), nrow=faces.num_expressions, padding=2, pad_value=255)
+
+
+def save_png(image: torch.Tensor, path: str | Path) -> Path:
+    """Atomically save a uint8 or [0,1] float [C, H, W] tensor as a PNG."""
+    from PIL import Image
+
+    from expr_gan.io import atomic_write
+
+    if image.dtype != torch.uint8:
+        image = (image.clamp(0, 1) * 255).round().to(torch.uint8)
+    array = image.permute(1, 2, 0).cpu().numpy()
+    pil = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+    return atomic_write(path, lambda tmp: pil.save(tmp, format="PNG"))
+
+
+def export(out: str | Path, source: SyntheticFaces, ext: str = "png") -> Path:
+    """Write `out/<identity>/<expression>.<ext>` (capture index appended when several), eyes.csv and contact_sheet.png."""
+    out = Path(out)
+    faces = source.render()
+    names = faces.meta["identity_names"]
+    seen: dict = {}
+    rows = ["file,right_eye_x,right_eye_y,left_eye_x,left_eye_y"]
+    for i in range(len(faces)):
+        person, e = int(faces.identity[i]), int(faces.expression[i])
+        k = seen.get((person, e), 0)
+        seen[(person, e)] = k + 1
+        stem = faces.expression_names[e] + (f"_{k}" if source.captures > 1 else "")
+        rel = f"{names[person]}/{stem}.{ext}"
+        save_png(faces.images[i], out / rel) if ext == "png" else _save_other(faces.images[i], out / rel)
+        rows.append(rel + "," + ",".join(f"{v:.2f}" for v in faces.eyes[i].flatten().tolist()))
+    (out / "eyes.csv").write_text("\n".join(rows) + "\n")
+    save_png(contact_sheet(faces), out / "contact_sheet.png")
+    return out
+
+
+def _save_other(image: torch.Tensor, path: Path) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    array = image.permute(1, 2, 0).numpy()
+    Image.fromarray(array[..., 0] if array.shape[2] == 1 else array).save(path)
+
+
+_USAGE = ("usage: python -m expr_gan.data.synthetic out=DIR [num_identities=N] [size=PX] [channels=1|3] "
+          "[alignment=independent|shared|none] [captures=N] [seed=N] [ext=png|jpg|bmp]")
+
+
+def main(argv: list[str]) -> int:
+    """Parse key=value arguments and export the dataset."""
+    args = {}
+    for item in argv:
+        if "=" not in item:
+            print(f"error: argument {item!r} is not key=value\n{_USAGE}", file=sys.stderr)
+            return 2
+        key, value = item.split("=", 1)
+        args[key] = value
+    if "out" not in args:
+        print(f"error: out=DIR is required\n{_USAGE}", file=sys.stderr)
+        return 2
+    ints = {"num_identities", "size", "channels", "captures", "seed"}
+    unknown = set(args) - ints - {"out", "alignment", "ext"}
+    if unknown:
+        print(f"error: unknown argument(s) {', '.join(sorted(unknown))}\n{_USAGE}", file=sys.stderr)
+        return 2
+    try:
+        kwargs = {k: int(v) for k, v in args.items() if k in ints}
+        source = SyntheticFaces(**{"num_identities": 24, **kwargs}, **({"alignment": args["alignment"]} if "alignment" in args else {}))
+        out = export(args["out"], source, args.get("ext", "png"))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {source.num_identities * 6 * source.captures} images and contact_sheet.png to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

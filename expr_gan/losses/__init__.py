@@ -1,0 +1,1 @@
+"""Losses: plain nn.Modules built from Hydra configs."""

@@ -1,0 +1,36 @@
+"""Family 1, the report's generation step: one encoder-decoder trained with a pixel loss."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from expr_gan.modules.base import ExpressionEditModule
+
+
+class GenerationModule(ExpressionEditModule):
+    """Trains `net(source, onehot) -> target` with `loss` (MSE, SmoothL1, L1, ...)."""
+
+    def __init__(self, net: nn.Module, loss: nn.Module, optimizer=None, lambda_rec: float = 1.0,
+                 grid_every_n_epochs: int = 1):
+        super().__init__(optimizer, grid_every_n_epochs)
+        self.net, self.loss_fn, self.lambda_rec = net, loss, lambda_rec
+
+    def translate(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+        return self.net(source, onehot)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        out = self.net(batch["source"], batch["target_onehot"])
+        loss = self.lambda_rec * self.loss_fn(out, batch["target"])
+        self.log("train/G/loss_rec", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        out = self.net(batch["source"], batch["target_onehot"])
+        self.log("val/loss_rec", self.loss_fn(out, batch["target"]), prog_bar=True)
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        out = self.net(batch["source"], batch["target_onehot"])
+        self.log("test/loss_rec", self.loss_fn(out, batch["target"]))
+
+    def configure_optimizers(self):
+        return self.make_optimizer(self.net.parameters())

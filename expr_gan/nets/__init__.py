@@ -1,0 +1,1 @@
+"""Networks: plain nn.Modules built from Hydra configs (no Lightning here)."""

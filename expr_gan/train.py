@@ -1,0 +1,67 @@
+"""`python -m expr_gan.train [overrides]`: train any model family on any data (Hydra app).
+
+`train(cfg)` does the work and can be called in-process (tests, notebooks); `main` is the thin
+Hydra wrapper. Heavy libraries are imported inside `train` so `--help` stays fast.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from expr_gan.config import config_dir
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit the configured model on the configured data; returns the final logged metrics.
+
+    Everything the run writes (config, checkpoints, TensorBoard events, sample PNGs, metrics.json)
+    goes under `cfg.paths.output_dir`.
+    """
+    import pytorch_lightning as pl
+    import torch
+    from hydra.utils import instantiate
+
+    from expr_gan.callbacks import ConfigInCheckpoint
+    from expr_gan.io import atomic_write_text
+
+    out_dir = Path(cfg.paths.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    if cfg.get("seed") is not None:
+        pl.seed_everything(cfg.seed, workers=True)
+    torch.set_float32_matmul_precision("high")
+
+    datamodule = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
+    model = instantiate(cfg.model)
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    callbacks.append(ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)))
+    loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if cfg.get("run_test"):
+        trainer.test(model, datamodule=datamodule)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.as_tensor(v).numel() == 1}
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
+    log.info("finished; run dir: %s", out_dir)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Hydra entry point: print the config, train, return the metric a sweeper optimises."""
+    if cfg.get("print_config", True):
+        print(OmegaConf.to_yaml(cfg, resolve=True))
+    metrics = train(cfg)
+    name = cfg.get("optimized_metric")
+    return metrics.get(name) if name else None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Pairs, splits, pixel ranges, the cache and the datamodule."""
+import pytest
+import torch
+
+from expr_gan.data.cache import load_or_build
+from expr_gan.data.datamodule import FacePairsDataModule
+from expr_gan.data.pairs import make_pairs, split_pairs
+from expr_gan.data.pixels import MODES, PixelRange
+from expr_gan.data.synthetic import SyntheticFaces
+
+
+@pytest.fixture(scope="module")
+def dm(tmp_path_factory):
+    module = FacePairsDataModule(SyntheticFaces(num_identities=20, size=32), size=32, batch_size=8,
+                                 cache_dir=tmp_path_factory.mktemp("c"), num_samples=3)
+    module.setup()
+    return module
+
+
+def test_pairs_share_identity_and_differ_in_expression(dm):
+    faces = dm.faces
+    for pairs in (dm.train_pairs, dm.val_pairs, dm.test_pairs):
+        assert torch.equal(faces.identity[pairs[:, 0]], faces.identity[pairs[:, 1]])
+        assert (faces.expression[pairs[:, 0]] != faces.expression[pairs[:, 1]]).all()
+    assert len(dm.train_pairs) + len(dm.val_pairs) + len(dm.test_pairs) == 20 * 6 * 5
+
+
+def test_identity_split_is_disjoint_and_seeded(dm):
+    ids = [set(dm.faces.identity[p[:, 0]].tolist()) for p in (dm.train_pairs, dm.val_pairs, dm.test_pairs)]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+    assert [len(s) for s in ids] == [16, 2, 2]
+    again = split_pairs(make_pairs(dm.faces.identity, dm.faces.expression), dm.faces.identity, (0.8, 0.1, 0.1), 0)
+    assert torch.equal(again[0], dm.train_pairs)
+
+
+def test_pair_policies_and_report_split():
+    identity = torch.tensor([0] * 6 + [1] * 6)
+    expression = torch.arange(6).repeat(2)
+    assert len(make_pairs(identity, expression, "all")) == 60
+    from_n = make_pairs(identity, expression, "from_neutral")
+    assert len(from_n) == 10 and (expression[from_n[:, 0]] == 0).all()
+    to_n = make_pairs(identity, expression, "to_neutral")
+    assert len(to_n) == 10 and (expression[to_n[:, 1]] == 0).all()
+    train, test = split_pairs(make_pairs(identity, expression), identity, (0.5, 0.5), 0, how="pair")
+    assert len(train) == 30 and len(test) == 30
+    with pytest.raises(ValueError, match="pair_policy"):
+        make_pairs(identity, expression, "sideways")
+    with pytest.raises(ValueError, match="data.split="):
+        split_pairs(make_pairs(identity, expression), identity, (0.5, 0.5), 0, how="random")
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_pixel_ranges_round_trip_exactly(mode):
+    images = torch.randint(0, 256, (10, 3, 8, 8), dtype=torch.uint8)
+    images[0, :, 0, 0], images[0, :, 0, 1] = 0, 255
+    pixels = PixelRange(mode).fit(images)
+    encoded = pixels.encode(images)
+    assert torch.equal(pixels.to_uint8(encoded), images)
+    assert torch.allclose(pixels.decode(encoded), images.float() / 255, atol=1e-5)
+    low, high = {"unit": (0, 1), "byte": (0, 255), "symmetric": (-1, 1)}.get(mode, (None, None))
+    if low is not None:
+        assert encoded.min() == low and encoded.max() == high
+    else:
+        assert encoded.mean(dim=(0, 2, 3)).abs().max() < 1e-4
+
+
+def test_batches_and_consistent_flip(dm):
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["source"].shape == (8, 3, 32, 32) and batch["target_onehot"].shape == (8, 6)
+    assert torch.equal(batch["target_onehot"].argmax(1), batch["target_expr"])
+    from expr_gan.data.datamodule import PairDataset
+    plain = PairDataset(dm.faces, dm.train_pairs, dm.pixels, flip=False).__getitems__(list(range(64)))
+    torch.manual_seed(0)
+    flipped = PairDataset(dm.faces, dm.train_pairs, dm.pixels, flip=True).__getitems__(list(range(64)))
+    src_flipped = (flipped["source"] != plain["source"]).flatten(1).any(1)
+    tgt_flipped = (flipped["target"] != plain["target"]).flatten(1).any(1)
+    assert src_flipped.any() and torch.equal(src_flipped, tgt_flipped)
+    assert torch.equal(flipped["source"][src_flipped], plain["source"][src_flipped].flip(-1))
+
+
+def test_sample_batch_is_fixed_and_from_val_people(dm):
+    a, b = dm.sample_batch(), dm.sample_batch()
+    assert torch.equal(a["source"], b["source"]) and a["targets"].shape == (2, 6, 3, 32, 32)
+    val_people = set(dm.faces.identity[dm.val_pairs[:, 0]].tolist())
+    assert set(a["identity"].tolist()) <= val_people and a["target_mask"].all()
+
+
+def test_cache_is_reused_and_rebuilt_when_corrupt(tmp_path, caplog):
+    calls = []
+    source = SyntheticFaces(num_identities=2, size=32)
+
+    def build():
+        calls.append(1)
+        return source.render()
+
+    first = load_or_build(tmp_path, "synthetic", source.settings(), build)
+    second = load_or_build(tmp_path, "synthetic", source.settings(), build)
+    assert len(calls) == 1 and torch.equal(first.images, second.images)
+    (path,) = tmp_path.glob("synthetic-*.pt")
+    path.write_bytes(path.read_bytes()[:100])
+    third = load_or_build(tmp_path, "synthetic", source.settings(), build)
+    assert len(calls) == 2 and torch.equal(first.images, third.images)
+    assert str(path) in caplog.text
+
+
+def test_datamodule_rejects_mismatched_settings(tmp_path):
+    dm = FacePairsDataModule(SyntheticFaces(num_identities=4, size=32), size=64, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="data.size=64"):
+        dm.setup()
+    dm = FacePairsDataModule(SyntheticFaces(num_identities=4, size=32), size=32, num_expressions=8, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="num_expressions=8"):
+        dm.setup()
