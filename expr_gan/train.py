@@ -44,10 +44,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
+    def scalars() -> dict[str, float]:
+        return {k: float(v) for k, v in trainer.callback_metrics.items() if torch.as_tensor(v).numel() == 1}
+
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = scalars()
     if cfg.get("run_test"):
         trainer.test(model, datamodule=datamodule)
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.as_tensor(v).numel() == 1}
+        metrics.update(scalars())  # test/... keys; the fit metrics are kept
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
     log.info("finished; run dir: %s", out_dir)
     return metrics

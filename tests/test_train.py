@@ -52,3 +52,12 @@ def test_cli_rejects_bad_overrides(tmp_path):
     assert result.returncode != 0 and "model/nonexistent" in result.stderr
     result = run_cli("expr_gan.train", "debug=tiny", "data.size=36", f"hydra.run.dir={tmp_path}/run2", cwd=REPO)
     assert result.returncode != 0 and "image size 36 is not supported" in result.stderr
+
+
+def test_cli_dcgan_smoothl1_as_typed(tmp_path, cache_dir):
+    result = run_cli("expr_gan.train", "model=dcgan", "loss=smoothl1", "debug=tiny", "print_config=false",
+                     f"hydra.run.dir={tmp_path}/run", cwd=REPO, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["expr_gan_config"]["model"]["_target_"].endswith("ConditionalGANModule")
+    assert ckpt["expr_gan_config"]["loss"]["_target_"] == "torch.nn.SmoothL1Loss"

@@ -37,11 +37,12 @@ class JointModule(RefinementModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         losses, features = self.step_losses(batch)
-        loss_cls, acc = self._cls(batch, features)
-        losses["loss_cls"] = self.lambda_cls * loss_cls
+        if features is not None:  # two_step mode: the head trains with stage 2
+            loss_cls, acc = self._cls(batch, features)
+            losses["loss_cls"] = self.lambda_cls * loss_cls
+            self.log("train/cls_acc", acc, prog_bar=True, on_step=False, on_epoch=True)
         for name, value in losses.items():
             self.log(f"train/G/{name}", value, prog_bar=name == "loss_rec")
-        self.log("train/cls_acc", acc, prog_bar=True, on_step=False, on_epoch=True)
         return sum(losses.values())
 
     def _eval_step(self, batch: dict, stage: str) -> None:

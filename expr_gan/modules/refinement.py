@@ -80,11 +80,13 @@ class RefinementModule(ExpressionEditModule):
     def grid_extra_rows(self, source, onehot):
         return [self.net(source, onehot)]  # the stage-1 output, to see what refinement adds
 
-    def step_losses(self, batch: dict) -> tuple[dict, list]:
-        """Named loss terms for a batch, and the stage-2 features (for subclasses' heads)."""
-        coarse, refined, features = self.forward_stages(batch["source"], batch["target_onehot"])
-        losses = {}
-        if self.stage2_trainable():
+    def step_losses(self, batch: dict) -> tuple[dict, list | None]:
+        """Named loss terms for a batch, and the stage-2 features (None while stage 2 does not run)."""
+        source, onehot = batch["source"], batch["target_onehot"]
+        coarse = self.net(source, onehot)
+        losses, features = {}, None
+        if self.stage2_trainable():  # stage 2 is not even run before its turn (its BN stats stay put)
+            refined, features = self.refiner.refine(source, coarse, onehot)
             losses["loss_rec"] = self.lambda_rec * self.loss_fn(refined, batch["target"])
         if self.stage1_trainable() and (self.mode == "two_step" or self.lambda_stage1 > 0):
             weight = 1.0 if self.mode == "two_step" else self.lambda_stage1

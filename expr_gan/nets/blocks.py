@@ -27,13 +27,13 @@ def norm_layer(norm_type: str, channels: int) -> nn.Module:
 
 def activation(name: str) -> nn.Module:
     """ReLU, or LeakyReLU with the report's (and DCGAN's) slope 0.2."""
-    check_choice("activation", name, ACTIVATIONS)
+    check_choice("act", name, ACTIVATIONS)
     return nn.ReLU(inplace=True) if name == "relu" else nn.LeakyReLU(0.2, inplace=True)
 
 
 def out_activation(name: str) -> nn.Module:
     """The generator's last activation, matched to the pixel range."""
-    check_choice("out_activation", name, OUT_ACTIVATIONS)
+    check_choice("out_act", name, OUT_ACTIVATIONS)
     return {"tanh": nn.Tanh(), "sigmoid": nn.Sigmoid(), "none": nn.Identity()}[name]
 
 

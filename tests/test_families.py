@@ -1,0 +1,163 @@
+"""The four model families: short runs for every combination, manual optimisation, frozen stages, reloads."""
+import itertools
+from pathlib import Path
+
+import pytest
+import torch
+import pytorch_lightning as pl
+
+from expr_gan.checkpoint import build_module, load_checkpoint
+from expr_gan.train import train
+
+MODELS = ["generation", "refinement", "joint", "dcgan"]
+LOSSES = ["mse", "smoothl1", "l1", "mse_sum"]
+OPTIMIZERS = ["adam", "sgd"]
+NORMS = ["none", "minimal", "all"]
+SHORT = ["trainer.max_epochs=1", "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=1",
+         "data.num_samples=1", "callbacks=none", "logger=none"]
+COMBOS = list(itertools.product(MODELS, LOSSES, OPTIMIZERS, NORMS))
+# the fast tier covers every option of every axis at least once; the slow tier the whole product
+FAST = [c for i, c in enumerate(COMBOS) if i % 7 == 0] + [("dcgan", "smoothl1", "adam", "all")]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_fast_dev_run(make_cfg, model):
+    metrics = train(make_cfg(f"model={model}", "debug=fast_dev_run"))
+    assert "val/loss_rec" in metrics and all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+
+
+def _short(make_cfg, model, loss, optimizer, norm):
+    metrics = train(make_cfg(f"model={model}", f"loss={loss}", f"optimizer={optimizer}", f"norm={norm}", *SHORT))
+    assert "val/loss_rec" in metrics
+
+
+@pytest.mark.parametrize("model,loss,optimizer,norm", FAST)
+def test_combination_short_run(make_cfg, model, loss, optimizer, norm):
+    _short(make_cfg, model, loss, optimizer, norm)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model,loss,optimizer,norm", [c for c in COMBOS if c not in FAST])
+def test_every_combination_short_run(make_cfg, model, loss, optimizer, norm):
+    _short(make_cfg, model, loss, optimizer, norm)
+
+
+def test_every_option_axis_is_covered_by_the_fast_tier():
+    for axis, options in enumerate((MODELS, LOSSES, OPTIMIZERS, NORMS)):
+        assert {c[axis] for c in FAST} == set(options)
+
+
+class StepRecorder(pl.Callback):
+    """Counts optimizer steps and checks that a step changes only its own network."""
+
+    def __init__(self):
+        self.steps = {"G": 0, "D": 0}
+        self.violations = []
+
+    def on_train_start(self, trainer, module):
+        nets = {"G": module.generator, "D": module.discriminator}
+        for name, opt in zip(("G", "D"), trainer.optimizers):
+            other = nets["D" if name == "G" else "G"]
+            snapshot = {}
+
+            def pre(opt, args, kwargs, other=other, snapshot=snapshot):
+                snapshot["other"] = [p.detach().clone() for p in other.parameters()]
+                snapshot["mine"] = [p.detach().clone() for g in opt.param_groups for p in g["params"]]
+
+            def post(opt, args, kwargs, name=name, other=other, snapshot=snapshot):
+                self.steps[name] += 1
+                if any(not torch.equal(a, b) for a, b in zip(snapshot["other"], other.parameters())):
+                    self.violations.append(f"{name} step changed the other network")
+                mine = [p for g in opt.param_groups for p in g["params"]]
+                if all(torch.equal(a, b) for a, b in zip(snapshot["mine"], mine)):
+                    self.violations.append(f"{name} step changed nothing")
+
+            opt.register_step_pre_hook(pre)
+            opt.register_step_post_hook(post)
+
+
+@pytest.mark.parametrize("d_steps,g_steps,iters", [(1, 1, 1), (3, 1, 1), (1, 2, 1), (2, 1, 4), (0, 1, 2)])
+def test_manual_optimisation_counts_and_isolation(make_cfg, d_steps, g_steps, iters):
+    import hydra.utils
+    cfg = make_cfg("model=dcgan", f"model.d_steps={d_steps}", f"model.g_steps={g_steps}",
+                   f"model.iters_per_batch={iters}", "callbacks=none", "logger=none", "trainer.max_epochs=1",
+                   "+trainer.limit_train_batches=3", "+trainer.limit_val_batches=0", "norm=none")
+    recorder = StepRecorder()
+    dm = hydra.utils.instantiate(cfg.data, pixels=hydra.utils.instantiate(cfg.pixels))
+    module = hydra.utils.instantiate(cfg.model)
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=[recorder], logger=False, enable_progress_bar=False)
+    trainer.fit(module, datamodule=dm)
+    assert recorder.steps == {"D": 3 * iters * d_steps, "G": 3 * iters * g_steps}
+    assert recorder.violations == []
+
+
+def test_batch_budget_counts_batches_not_optimizer_steps(make_cfg):
+    cfg = make_cfg("model=dcgan", "model.d_steps=3", "max_batches=4", "logger=none", "trainer.max_epochs=50")
+    train(cfg)
+    ckpt = load_checkpoint(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")
+    assert ckpt["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"] == 4
+    assert ckpt["global_step"] == 4 * (3 + 1)  # Lightning counts every D and G step
+
+
+def test_refinement_frozen_stage1_does_not_change(make_cfg):
+    first = make_cfg("model=generation", "logger=none")
+    train(first)
+    stage1 = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    before = {k[4:]: v for k, v in load_checkpoint(stage1)["state_dict"].items() if k.startswith("net.")}
+    second = make_cfg("model=refinement", "model.mode=frozen", f"model.stage1_ckpt={stage1}", "logger=none")
+    second.paths.output_dir = str(Path(first.paths.output_dir).parent / "run2")
+    train(second)
+    after = load_checkpoint(Path(second.paths.output_dir) / "checkpoints" / "last.ckpt")["state_dict"]
+    for name, tensor in before.items():  # weights and batch-norm statistics alike
+        assert torch.equal(after["net." + name], tensor), name
+    refiner_init = build_module(load_checkpoint(Path(second.paths.output_dir) / "checkpoints" / "last.ckpt"))
+    assert refiner_init.refiner is not None
+
+
+def test_two_step_mode_trains_stage1_then_stage2(make_cfg):
+    cfg = make_cfg("model=refinement", "model.mode=two_step", "model.stage1_epochs=1", "trainer.max_epochs=2", "logger=none")
+    import hydra.utils
+    module = hydra.utils.instantiate(cfg.model)
+    snapshots = {}
+
+    class Snap(pl.Callback):
+        def on_train_epoch_end(self, trainer, m):
+            snapshots[trainer.current_epoch] = ({k: v.clone() for k, v in m.net.state_dict().items()},
+                                                {k: v.clone() for k, v in m.refiner.state_dict().items()})
+
+    init_refiner = {k: v.clone() for k, v in module.refiner.state_dict().items()}
+    dm = hydra.utils.instantiate(cfg.data, pixels=hydra.utils.instantiate(cfg.pixels))
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=[Snap()], logger=False, enable_progress_bar=False)
+    trainer.fit(module, datamodule=dm)
+    net0, ref0 = snapshots[0]
+    net1, ref1 = snapshots[1]
+    assert all(torch.equal(init_refiner[k], ref0[k]) for k in ref0)  # epoch 0: stage 2 untouched
+    assert all(torch.equal(net0[k], net1[k]) for k in net0)  # epoch 1: stage 1 frozen
+    assert any(not torch.equal(ref0[k], ref1[k]) for k in ref0)
+
+
+def test_frozen_mode_without_checkpoint_is_a_clear_error(make_cfg):
+    with pytest.raises(ValueError, match="stage1_ckpt"):
+        train(make_cfg("model=refinement", "model.mode=frozen", "logger=none"))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_checkpoints_reload_with_identical_outputs(make_cfg, model):
+    cfg = make_cfg(f"model={model}", "logger=none", "trainer.max_epochs=1")
+    train(cfg)
+    path = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(path, weights_only=True)
+    a, b = build_module(ckpt), build_module(ckpt)
+    x, onehot = torch.randn(4, 3, 32, 32), torch.eye(6)[[0, 2, 4, 5]]
+    with torch.no_grad():
+        assert torch.equal(a.translate(x, onehot), b.translate(x, onehot))
+    import hydra.utils
+    fresh = hydra.utils.instantiate(cfg.model).eval()
+    with torch.no_grad():
+        assert not torch.equal(fresh.translate(x, onehot), a.translate(x, onehot))
+
+
+def test_joint_logs_the_reports_accuracy_table(make_cfg):
+    metrics = train(make_cfg("model=joint", "run_test=true", "logger=none"))
+    for split in ("train", "val", "test"):
+        assert 0.0 <= metrics[f"{split}/cls_acc"] <= 1.0
