@@ -52,9 +52,31 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("run_test"):
         trainer.test(model, datamodule=datamodule)
         metrics.update(scalars())  # test/... keys; the fit metrics are kept
+    for lg in loggers:  # the TensorBoard HPARAMS tab: this run's knobs next to its final metrics
+        if hasattr(lg, "log_hyperparams") and trainer.is_global_zero:
+            lg.log_hyperparams(hparams(cfg), {k: v for k, v in metrics.items() if k.startswith("val/")})
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
     log.info("finished; run dir: %s", out_dir)
     return metrics
+
+
+def hparams(cfg: DictConfig) -> dict:
+    """The run's scalar settings as flat `group/key` entries (for TensorBoard's HPARAMS tab and sweep reports)."""
+    flat = {}
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}/")
+            elif isinstance(value, (int, float, str, bool)) and not str(key).startswith("_partial"):
+                flat[f"{prefix}{key}"] = value
+
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    for group in ("model", "loss", "optimizer", "norm", "pixels", "data", "scheduler"):
+        if isinstance(plain.get(group), dict):
+            walk(plain[group], f"{group}/")
+    flat.update({k: plain[k] for k in ("seed", "net_width", "experiment") if isinstance(plain.get(k), (int, str))})
+    return flat
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")

@@ -22,7 +22,7 @@ FAST = [c for i, c in enumerate(COMBOS) if i % 7 == 0] + [("dcgan", "smoothl1", 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_fast_dev_run(make_cfg, model):
-    metrics = train(make_cfg(f"model={model}", "debug=fast_dev_run"))
+    metrics = train(make_cfg(f"model={model}", "+trainer.fast_dev_run=true"))
     assert "val/loss_rec" in metrics and all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
 
 

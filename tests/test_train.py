@@ -10,7 +10,7 @@ from conftest import REPO, run_cli
 
 
 def test_fast_dev_run_in_process(make_cfg):
-    metrics = train(make_cfg("debug=fast_dev_run"))
+    metrics = train(make_cfg("+trainer.fast_dev_run=true"))
     assert "train/G/loss_rec" in metrics and "val/loss_rec" in metrics
 
 
@@ -45,6 +45,11 @@ def test_cli_writes_tensorboard_scalars_and_images(tmp_path, cache_dir):
     assert any(t.startswith("train/") for t in scalars) and "val/loss_rec" in scalars
     assert "samples/grid" in events.Tags()["images"]
     assert (tmp_path / "run" / "config.yaml").is_file() and (tmp_path / "run" / ".hydra" / "config.yaml").is_file()
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    tags = {v.tag for f in (tmp_path / "run" / "tensorboard").glob("events*") for ev in EventFileLoader(str(f)).Load()
+            for v in ev.summary.value}
+    assert "_hparams_/session_start_info" in tags  # the HPARAMS tab
+    assert {"val/expr_acc", "val/id_acc", "val/cond_sensitivity"} <= set(scalars)
 
 
 def test_cli_rejects_bad_overrides(tmp_path):

@@ -13,7 +13,7 @@ from expr_gan.data.faceset import FaceSet
 from expr_gan.io import atomic_write
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 1  # bump when the stored layout or a renderer changes
+CACHE_VERSION = 2  # bump when the stored layout or a renderer changes
 
 
 def cache_key(settings: dict) -> str:
@@ -43,7 +43,7 @@ def load_or_build(cache_dir: str | Path | None, name: str, settings: dict, build
                 raise ValueError("checksum mismatch")
             return faces
         except Exception as err:  # any damage means: rebuild
-            log.warning("cache file %s is unreadable (%s); rebuilding it", path, err)
+            log.warning("cache file %s is unreadable (%s); rebuilding it", path, str(err)[:200])
     faces = build()
     payload = {**faces.to_tensors(), "checksum": _checksum(faces.images), "settings": json.dumps(settings, default=str)}
     atomic_write(path, lambda tmp: torch.save(payload, tmp))

@@ -95,6 +95,11 @@ class FacePairsDataModule(pl.LightningDataModule):
         log.info("data: %d images, pairs train/val/test = %d/%d/%d", len(faces), len(self.train_pairs),
                  len(self.val_pairs), len(self.test_pairs))
 
+    def fingerprint(self) -> dict:
+        """What determines the images and the split (keys the referee caches)."""
+        return {"source": self.source.settings(), "split": self.split, "fractions": list(self.split_fractions),
+                "seed": self.seed, "pair_policy": self.pair_policy}
+
     @property
     def expression_names(self) -> tuple[str, ...]:
         """Names of the expression classes, in one-hot order."""

@@ -86,7 +86,7 @@ def sample_identity(seed: int, identity: int) -> Identity:
         hair_style=int(r.integers(5)), hair=_colour(hair + r.normal(0, 8, 3)),
         eye_dx=r.uniform(0.095, 0.13), eye_y=r.uniform(0.43, 0.47), eye_r=r.uniform(0.03, 0.042),
         iris=_colour(np.array(_IRIS[r.integers(len(_IRIS))]) + r.normal(0, 6, 3)),
-        brow_thick=r.uniform(0.008, 0.018),
+        brow_thick=r.uniform(0.011, 0.02),
         nose_style=int(r.integers(3)), nose_len=r.uniform(0.06, 0.09),
         mouth_w=r.uniform(0.065, 0.1), mouth_y=r.uniform(0.64, 0.68),
         lips=_colour(skin * np.array([0.85, 0.55, 0.55]) + r.normal(0, 6, 3)),
@@ -205,7 +205,9 @@ def _draw_eyes(p: _Painter, ident: Identity, state: str) -> None:
 
 
 def _draw_brows(p: _Painter, ident: Identity, lift: float, tilt: float, wrinkle: bool) -> None:
-    colour, r = _darker(ident.hair, 0.8) if ident.hair_style else (90, 70, 55), ident.eye_r
+    # brows: between the hair colour and a dark shade of the skin, so they show on every skin tone
+    hair = ident.hair if ident.hair_style else (90, 70, 55)
+    colour, r = tuple(int(0.5 * h * 0.7 + 0.5 * s * 0.3) for h, s in zip(hair, ident.skin)), ident.eye_r
     for side in (-1, 1):
         ex, ey = 0.5 + side * ident.eye_dx, ident.eye_y - r * 1.9 - lift
         inner, outer = (ex - side * r * 1.3, ey + tilt), (ex + side * r * 1.4, ey + abs(tilt) * 0.2)
@@ -213,8 +215,8 @@ def _draw_brows(p: _Painter, ident: Identity, lift: float, tilt: float, wrinkle:
         p.line([inner, mid, outer], fill=colour, width=ident.brow_thick)
     if wrinkle:
         for dx in (-0.012, 0.012):
-            p.line([(0.5 + dx, ident.eye_y - r * 2.0), (0.5 + dx * 0.7, ident.eye_y - r * 0.9)],
-                   fill=_darker(ident.skin, 0.7), width=0.005)
+            p.line([(0.5 + dx, ident.eye_y - r * 2.2), (0.5 + dx * 0.7, ident.eye_y - r * 0.9)],
+                   fill=_darker(ident.skin, 0.6), width=0.007)
 
 
 def _draw_nose(p: _Painter, ident: Identity) -> None:
@@ -231,8 +233,8 @@ def _draw_mouth(p: _Painter, ident: Identity, shape: str) -> None:
     w, y, lips, dark = ident.mouth_w, ident.mouth_y, ident.lips, (70, 20, 25)
     if shape == "neutral":
         p.arc(0.5, y - 0.02, w, 0.03, 30, 150, fill=lips, width=0.009)
-    elif shape == "frown":
-        p.arc(0.5, y + 0.03, w * 0.85, 0.03, 205, 335, fill=lips, width=0.01)
+    elif shape == "frown":  # a clearly downturned mouth, darker than the lips at rest
+        p.arc(0.5, y + 0.035, w * 0.9, 0.04, 200, 340, fill=_darker(lips, 0.75), width=0.013)
     elif shape == "laugh":
         p.chord(0.5, y - 0.01, w * 1.25, 0.075, 0, 180, fill=dark)
         p.chord(0.5, y - 0.01, w * 1.1, 0.03, 0, 180, fill=(250, 250, 245))
@@ -249,7 +251,7 @@ def _draw_mouth(p: _Painter, ident: Identity, shape: str) -> None:
 _EXPRESSION_PARTS = {
     "neutral": ("open", 0.0, 0.0, False, "neutral"),
     "laughing": ("squint", 0.008, 0.0, False, "laugh"),
-    "frowning": ("open", -0.012, 0.02, True, "frown"),
+    "frowning": ("open", -0.016, 0.034, True, "frown"),
     "surprise": ("wide", 0.03, -0.01, False, "o"),
     "eyes_closed": ("closed", 0.0, 0.0, False, "neutral"),
     "mouth_open": ("open", 0.0, 0.0, False, "open"),

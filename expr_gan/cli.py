@@ -1,0 +1,38 @@
+"""Helpers shared by the small key=value command-line tools (evaluate, generate, inspect, report)."""
+from __future__ import annotations
+
+import sys
+
+
+class UsageError(ValueError):
+    """A bad command-line argument; printed as `error: ...` with the usage, exit code 2."""
+
+
+def parse_args(argv: list[str], known: set[str], required: set[str], usage: str) -> tuple[dict, list[str]]:
+    """Split `key=value` arguments into known options and dotted config overrides (keys with a dot)."""
+    options, overrides = {}, []
+    for item in argv:
+        if "=" not in item:
+            raise UsageError(f"argument {item!r} is not key=value\n{usage}")
+        key, value = item.split("=", 1)
+        if key in known:
+            options[key] = value
+        elif "." in key.lstrip("+~"):
+            overrides.append(item)
+        else:
+            raise UsageError(f"unknown option {key!r}\n{usage}")
+    missing = required - set(options)
+    if missing:
+        raise UsageError(f"missing {', '.join(sorted(k + '=...' for k in missing))}\n{usage}")
+    return options, overrides
+
+
+def run(main, argv: list[str] | None = None) -> int:
+    """Call `main(argv)`, turning user errors into a one-line message and exit code 2."""
+    from expr_gan.checkpoint import CheckpointError
+
+    try:
+        return main(sys.argv[1:] if argv is None else argv) or 0
+    except (UsageError, CheckpointError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""Metrics: the expression judge, the identity embedding, paired and collapse metrics, the evaluator."""

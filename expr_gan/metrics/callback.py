@@ -1,0 +1,48 @@
+"""EvalMetrics: the evaluator's metrics under val/ at each validation, and in the HPARAMS tab at the end."""
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+
+class EvalMetrics(pl.Callback):
+    """Logs val/expr_acc, val/id_acc, val/l1, val/psnr, val/ssim, val/copy_ratio, val/cond_sensitivity.
+
+    Uses a fixed, seeded subset of `max_pairs` validation pairs so epochs are comparable; the
+    referees are trained once per dataset (cached) on real training-identity images only.
+    """
+
+    def __init__(self, every_n_epochs: int = 1, max_pairs: int = 384, max_sources: int = 24, referee: dict | None = None):
+        self.every_n_epochs, self.max_pairs, self.max_sources = every_n_epochs, max_pairs, max_sources
+        self.referee = dict(referee or {})
+        self.evaluator = None
+        self.pairs = None
+
+    def _setup(self, dm) -> None:
+        from expr_gan.metrics.evaluator import evaluator_for
+
+        self.evaluator = evaluator_for(dm, self.referee, heldout="val")
+        order = torch.randperm(len(dm.val_pairs), generator=torch.Generator().manual_seed(1234))
+        self.pairs = dm.val_pairs[order[: self.max_pairs]]
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        if trainer.datamodule is not None and self.evaluator is None:
+            self._setup(trainer.datamodule)  # here, not in validation: referees may need training
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking or trainer.datamodule is None:
+            return
+        if (trainer.current_epoch + 1) % self.every_n_epochs and not trainer.fast_dev_run:
+            last = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+            if not last:
+                return
+        if self.evaluator is None:
+            self._setup(trainer.datamodule)
+        was_training = pl_module.training
+        pl_module.eval()
+        metrics = self.evaluator.evaluate(self.pairs, pl_module.translate, trainer.datamodule.pixels,
+                                          max_sources=self.max_sources, device=pl_module.device)
+        pl_module.train(was_training)
+        for key in ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity"):
+            pl_module.log(f"val/{key}", metrics[key], sync_dist=False)
+        pl_module.log("val/judge_real_acc", self.evaluator.judge_real_acc)

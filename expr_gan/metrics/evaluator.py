@@ -1,0 +1,117 @@
+"""The evaluator: every metric for a model or a baseline, on held-out people.
+
+Metrics (all on display-range images in [0, 1]):
+  expr_acc          judge accuracy for the TARGET expression on the outputs (+ confusion matrix)
+  id_acc            top-1 retrieval of the output's own person among real held-out images
+                    (the query's true target image itself is left out of the gallery)
+  l1, psnr, ssim    to the real target image of the same person (torchmetrics)
+  copy_ratio        mean |out - source| / mean |target - source|: 0 = copied the input, 1 = moved as far as the truth
+  cond_sensitivity  mean |out_i - out_j| between outputs of one source under different targets: ~0 = one-hot ignored
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+from expr_gan.data.faceset import FaceSet
+from expr_gan.metrics.referees import load_or_train_referee
+
+METRIC_KEYS = ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
+BASELINES = ("copy", "oracle")
+
+
+class Evaluator:
+    """Referees trained on `train_ids`' real images; galleries of `heldout_ids`' real images."""
+
+    def __init__(self, faces: FaceSet, train_ids: torch.Tensor, heldout_ids: torch.Tensor, fingerprint: dict,
+                 cache_dir=None, referee: dict | None = None):
+        self.faces, self.num_expressions = faces, faces.num_expressions
+        images01 = faces.images.float() / 255
+        train_mask = torch.isin(faces.identity, train_ids)
+        labels = faces.expression[train_mask]
+        self.judge = load_or_train_referee(cache_dir, "judge", fingerprint, images01[train_mask], labels,
+                                           faces.num_expressions, referee)
+        id_labels = torch.searchsorted(train_ids.sort().values, faces.identity[train_mask])
+        self.idnet = load_or_train_referee(cache_dir, "identity", fingerprint, images01[train_mask], id_labels,
+                                           len(train_ids), referee)
+        self.gallery = torch.isin(faces.identity, heldout_ids).nonzero().flatten()
+        self.gallery_emb = self.idnet.embed_all(images01[self.gallery])
+        self.gallery_ids = faces.identity[self.gallery]
+        self.judge_real_acc = float((self.judge.predict(images01[self.gallery]) == faces.expression[self.gallery]).float().mean())
+
+    def _id_hits(self, out01: torch.Tensor, target_idx: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+        sims = self.idnet.embed_all(out01) @ self.gallery_emb.T
+        sims[self.gallery[None, :] == target_idx[:, None]] = -float("inf")  # not the true target image itself
+        return self.gallery_ids[sims.argmax(1)] == identity
+
+    @torch.no_grad()
+    def evaluate(self, pairs: torch.Tensor, translate: Callable | None = None, pixels=None, baseline: str | None = None,
+                 batch_size: int = 64, max_sources: int = 32, device: str | torch.device = "cpu") -> dict:
+        """Metrics over `pairs` [P, 2] for `translate` (network range; with `pixels`) or a baseline."""
+        if baseline not in (None, *BASELINES):
+            raise ValueError(f"baseline={baseline!r}: expected one of {', '.join(BASELINES)}")
+        faces, e = self.faces, self.num_expressions
+        confusion = torch.zeros(e, e, dtype=torch.long)
+        sums = {k: 0.0 for k in ("expr", "id", "l1", "psnr", "ssim", "moved", "truth_moved")}
+        for i in range(0, len(pairs), batch_size):
+            src, tgt = pairs[i : i + batch_size, 0], pairs[i : i + batch_size, 1]
+            src01, tgt01 = faces.images[src].float() / 255, faces.images[tgt].float() / 255
+            target_expr = faces.expression[tgt]
+            out01 = self._outputs(src, target_expr, src01, tgt01, translate, pixels, baseline, device)
+            pred = self.judge.predict(out01)
+            confusion += torch.bincount(target_expr * e + pred, minlength=e * e).view(e, e)
+            sums["expr"] += float((pred == target_expr).sum())
+            sums["id"] += float(self._id_hits(out01, tgt, faces.identity[src]).sum())
+            sums["l1"] += float((out01 - tgt01).abs().mean(dim=(1, 2, 3)).sum())
+            sums["psnr"] += float(peak_signal_noise_ratio(out01, tgt01, data_range=1.0, reduction="none",
+                                                          dim=(1, 2, 3)).clamp(max=100).sum())
+            sums["ssim"] += float(structural_similarity_index_measure(out01, tgt01, data_range=1.0, reduction="none").sum())
+            sums["moved"] += float((out01 - src01).abs().mean(dim=(1, 2, 3)).sum())
+            sums["truth_moved"] += float((tgt01 - src01).abs().mean(dim=(1, 2, 3)).sum())
+        n = max(len(pairs), 1)
+        metrics = {"expr_acc": sums["expr"] / n, "id_acc": sums["id"] / n, "l1": sums["l1"] / n,
+                   "psnr": sums["psnr"] / n, "ssim": sums["ssim"] / n,
+                   "copy_ratio": sums["moved"] / max(sums["truth_moved"], 1e-12),
+                   "cond_sensitivity": self._cond_sensitivity(pairs, translate, pixels, baseline, max_sources, device)}
+        return {**metrics, "confusion": confusion.tolist(), "num_pairs": len(pairs)}
+
+    def _outputs(self, src, target_expr, src01, tgt01, translate, pixels, baseline, device) -> torch.Tensor:
+        if baseline == "copy":
+            return src01
+        if baseline == "oracle":
+            return tgt01
+        onehot = torch.nn.functional.one_hot(target_expr, self.num_expressions).float().to(device)
+        out = translate(pixels.encode(self.faces.images[src]).to(device), onehot)
+        return pixels.decode(out.float()).cpu()
+
+    def _cond_sensitivity(self, pairs, translate, pixels, baseline, max_sources, device) -> float:
+        faces, e = self.faces, self.num_expressions
+        sources = torch.unique(pairs[:, 0])[:max_sources]
+        if baseline == "copy" or len(sources) == 0:
+            return 0.0
+        total, count = 0.0, 0
+        for s in sources.tolist():
+            if baseline == "oracle":  # the person's real images of each expression
+                person = faces.identity[s]
+                idx = [int(((faces.identity == person) & (faces.expression == k)).nonzero()[0, 0])
+                       for k in range(e) if ((faces.identity == person) & (faces.expression == k)).any()]
+                outs = faces.images[idx].float() / 255
+            else:
+                src = torch.full((e,), s)
+                outs = self._outputs(src, torch.arange(e), None, None, translate, pixels, None, device)
+            diffs = (outs[:, None] - outs[None, :]).abs().mean(dim=(2, 3, 4))
+            k = len(outs)
+            total += float(diffs.sum()) / max(k * (k - 1), 1)
+            count += 1
+        return total / max(count, 1)
+
+
+def evaluator_for(dm, referee: dict | None = None, heldout: str = "test") -> Evaluator:
+    """An Evaluator for a set-up FacePairsDataModule: referees on its train people, galleries of `heldout` people."""
+    dm.setup()
+    pairs = {"val": dm.val_pairs, "test": dm.test_pairs if len(dm.test_pairs) else dm.val_pairs}[heldout]
+    train_ids = torch.unique(dm.faces.identity[dm.train_pairs[:, 0]])
+    heldout_ids = torch.unique(dm.faces.identity[pairs[:, 0]])
+    return Evaluator(dm.faces, train_ids, heldout_ids, dm.fingerprint(), dm.cache_dir, referee)

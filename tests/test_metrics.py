@@ -1,0 +1,142 @@
+"""Metrics on constructed cases, referee caching, and the evaluate CLI."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from expr_gan.data.datamodule import FacePairsDataModule
+from expr_gan.data.synthetic import SyntheticFaces
+from expr_gan.metrics.evaluator import evaluator_for
+from expr_gan.train import train
+from conftest import REPO, run_cli
+
+REFEREE = {"epochs": 12, "width": 16, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("refcache")
+    dm = FacePairsDataModule(SyntheticFaces(num_identities=30, size=32, alignment="shared"), size=32,
+                             split_fractions=(0.6, 0.2, 0.2), cache_dir=cache)
+    dm.setup()
+    return dm, evaluator_for(dm, REFEREE, heldout="test"), cache
+
+
+def test_copy_baseline(setup):
+    dm, ev, _ = setup
+    m = ev.evaluate(dm.test_pairs, baseline="copy")
+    assert m["copy_ratio"] == 0.0 and m["cond_sensitivity"] == 0.0
+    assert m["expr_acc"] < 0.3  # the copy shows the source expression, never the target
+
+
+def test_oracle_baseline_matches_the_referees_real_accuracy(setup):
+    dm, ev, _ = setup
+    m = ev.evaluate(dm.test_pairs, baseline="oracle")
+    assert m["l1"] == 0.0 and m["copy_ratio"] == pytest.approx(1.0) and m["ssim"] == pytest.approx(1.0)
+    # each target image appears 5 times (once per source); the judge's real accuracy counts it once
+    targets = torch.unique(dm.test_pairs[:, 1])
+    images = dm.faces.images[targets].float() / 255
+    real_acc = float((ev.judge.predict(images) == dm.faces.expression[targets]).float().mean())
+    assert m["expr_acc"] == pytest.approx(real_acc)
+    assert ev.judge_real_acc == pytest.approx(real_acc)  # the gallery is exactly these images
+    assert ev.judge_real_acc > 0.6
+    assert m["cond_sensitivity"] > 0
+
+
+def test_another_persons_face_with_the_right_expression(setup):
+    """Right expression, wrong person: high expr_acc, low id_acc (the metric sees identity loss)."""
+    dm, ev, _ = setup
+    faces = dm.faces
+    people = torch.unique(faces.identity[dm.test_pairs[:, 0]])
+    swap = {int(p): int(people[(i + 1) % len(people)]) for i, p in enumerate(people)}
+
+    def other_person(source, onehot):
+        # look up by identity of each source image (pixels -> index via exact match)
+        out = []
+        for img, e in zip(source, onehot.argmax(1)):
+            idx = int(((dm.pixels.encode(faces.images) - img).abs().flatten(1).sum(1)).argmin())
+            person = swap[int(faces.identity[idx])]
+            j = int(((faces.identity == person) & (faces.expression == e)).nonzero()[0, 0])
+            out.append(dm.pixels.encode(faces.images[j]))
+        return torch.stack(out)
+
+    pairs = dm.test_pairs[:60]
+    m = ev.evaluate(pairs, other_person, dm.pixels)
+    oracle = ev.evaluate(pairs, baseline="oracle")
+    assert m["expr_acc"] > 0.5 and abs(m["expr_acc"] - ev.judge_real_acc) < 0.2  # as good as real images
+    assert m["id_acc"] < 0.3 < oracle["id_acc"]
+
+
+def test_referees_are_reused_from_cache(setup, monkeypatch):
+    dm, _, cache = setup
+    files = sorted(p.name for p in Path(cache).glob("*.pt") if not p.name.startswith("synthetic"))
+    assert len(files) == 2 and any(f.startswith("judge-") for f in files)
+    import expr_gan.metrics.referees as referees
+    monkeypatch.setattr(referees, "train_referee", lambda *a, **k: pytest.fail("retrained despite the cache"))
+    again = evaluator_for(dm, REFEREE, heldout="test")
+    assert again.judge_real_acc == setup[1].judge_real_acc
+
+
+def test_evaluate_cli_writes_files_and_rejects_bad_input(make_cfg, tmp_path, cache_dir):
+    cfg = make_cfg("logger=none", "callbacks.eval_metrics=null")
+    train(cfg)
+    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    result = run_cli("expr_gan.evaluate", f"ckpt={ckpt}", f"out={tmp_path}/ev", "data.source.num_identities=20",
+                     cwd=REPO, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    for key in ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity", "judge_real_acc", "id_real_acc"):
+        assert isinstance(metrics[key], float)
+    assert metrics["baselines"]["copy"]["copy_ratio"] == 0.0 and metrics["baselines"]["oracle"]["l1"] == 0.0
+    assert (tmp_path / "ev" / "confusion.png").stat().st_size > 0
+    assert "| copy |" in result.stdout and "| oracle |" in (tmp_path / "ev" / "metrics.md").read_text()
+
+    bad = run_cli("expr_gan.evaluate", f"ckpt={tmp_path}/missing.ckpt", cwd=REPO)
+    assert bad.returncode == 2 and "missing.ckpt does not exist" in bad.stderr
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(ckpt.read_bytes()[:1000])
+    bad = run_cli("expr_gan.evaluate", f"ckpt={truncated}", cwd=REPO)
+    assert bad.returncode == 2 and "truncated, corrupt" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run_cli("expr_gan.evaluate", "checkpoint=x", cwd=REPO)
+    assert bad.returncode == 2 and "unknown option 'checkpoint'" in bad.stderr
+
+
+def test_training_logs_val_metrics(make_cfg):
+    metrics = train(make_cfg("logger=none"))
+    for key in ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity", "judge_real_acc"):
+        assert f"val/{key}" in metrics
+
+
+def test_generate_cli(make_cfg, tmp_path, cache_dir):
+    from PIL import Image
+    from expr_gan.data.synthetic import main as export
+    cfg = make_cfg("logger=none", "callbacks.eval_metrics=null")
+    train(cfg)
+    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert export([f"out={tmp_path}/faces", "num_identities=2", "size=96"]) == 0
+    photo = tmp_path / "photo.jpg"  # a face off-centre on a wider canvas, as a JPEG
+    canvas = Image.new("RGB", (200, 120), (30, 60, 90))
+    canvas.paste(Image.open(tmp_path / "faces" / "synth0000" / "neutral.png"), (10, 12))
+    canvas.save(photo)
+    result = run_cli("expr_gan.generate", f"ckpt={ckpt}", f"input={photo}", f"out={tmp_path}/gen", "detector=center", cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "no face found; using a centre crop" in result.stderr
+    grid = Image.open(tmp_path / "gen" / "photo_grid.png")
+    assert grid.size == (7 * 34 + 2, 34 + 2)  # input + 6 expressions at the model's 32 px
+    result = run_cli("expr_gan.generate", f"ckpt={ckpt}", f"input={tmp_path}/faces/synth0001", f"out={tmp_path}/gen2",
+                     "target=laughing", "strength=0.5", cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(list((tmp_path / "gen2").glob("*_grid.png"))) == 6 and "laughing x0.5" in result.stdout
+    result = run_cli("expr_gan.generate", f"ckpt={ckpt}", f"input={photo}", f"out={tmp_path}/gen3",
+                     "mix=laughing:0.5,surprise:0.5", cwd=REPO)
+    assert result.returncode == 0 and Image.open(tmp_path / "gen3" / "photo_grid.png").size == (2 * 34 + 2, 36)
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    bad = run_cli("expr_gan.generate", f"ckpt={ckpt}", f"input={broken}", cwd=REPO)
+    assert bad.returncode == 2 and "broken.png is not a readable image" in bad.stderr
+    bad = run_cli("expr_gan.generate", f"ckpt={ckpt}", f"input={photo}", "target=smirk", cwd=REPO)
+    assert bad.returncode == 2 and "unknown expression 'smirk'" in bad.stderr
+    bad = run_cli("expr_gan.generate", f"ckpt={ckpt}", f"input={tmp_path}/nothing", cwd=REPO)
+    assert bad.returncode == 2 and "nothing does not exist" in bad.stderr
