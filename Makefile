@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-all tensorboard clean-outputs
+.PHONY: help install train test test-all bench tensorboard clean-outputs
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ test: ## fast test tier (everything not marked slow)
 
 test-all: ## every test, slow ones included
 	$(BIN)/python -m pytest -q
+
+bench: ## our training step vs a plain PyTorch loop (ARGS="device=cuda size=128 batch=64 precision=bf16-mixed")
+	$(BIN)/python -m expr_gan.bench $(ARGS)
 
 tensorboard: ## TensorBoard over every run and sweep in outputs/
 	$(BIN)/tensorboard --logdir outputs

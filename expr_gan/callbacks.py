@@ -1,7 +1,22 @@
 """Lightning callbacks of our own: the plain run config inside every checkpoint."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytorch_lightning as pl
+import torch
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from expr_gan.io import atomic_write
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary file, fsynced, then renamed: a kill during a save never
+    leaves a truncated `last.ckpt`; the previous one stays until the new one is complete."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        atomic_write(Path(os.fspath(path)), lambda tmp: torch.save(checkpoint, tmp))
 
 
 class ConfigInCheckpoint(pl.Callback):

@@ -29,10 +29,17 @@ def parse_args(argv: list[str], known: set[str], required: set[str], usage: str)
 
 def run(main, argv: list[str] | None = None) -> int:
     """Call `main(argv)`, turning user errors into a one-line message and exit code 2."""
+    from hydra.errors import HydraException, InstantiationException
+    from omegaconf.errors import OmegaConfBaseException
+
     from expr_gan.checkpoint import CheckpointError
 
     try:
         return main(sys.argv[1:] if argv is None else argv) or 0
-    except (UsageError, CheckpointError, FileNotFoundError, ValueError) as err:
+    except InstantiationException as err:  # the user-facing message is the cause's
+        cause = err.__cause__ or err
+        print(f"error: {cause}", file=sys.stderr)
+        return 2
+    except (UsageError, CheckpointError, FileNotFoundError, ValueError, HydraException, OmegaConfBaseException) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -3,6 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
+
+def _length(items, default=0) -> int:
+    """`${len:LIST,DEFAULT}`: the length of a list, or DEFAULT when it is null (data.num_expressions)."""
+    return default if items is None else len(items)
+
+
+if not OmegaConf.has_resolver("len"):
+    OmegaConf.register_new_resolver("len", _length)
+
 
 def config_dir() -> str:
     """Absolute path of the config directory, for `hydra.main` and `compose`."""

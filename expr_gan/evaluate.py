@@ -74,7 +74,10 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
     rows = {"model": evaluator.evaluate(pairs, module.translate, dm.pixels, device=device),
             "copy": evaluator.evaluate(pairs, baseline="copy"), "oracle": evaluator.evaluate(pairs, baseline="oracle")}
     model = rows["model"]
-    return {**{k: model[k] for k in COLUMNS}, "confusion": model["confusion"], "num_pairs": model["num_pairs"],
+    info_path = Path(ckpt_path).resolve().parent.parent / "run_info.json"  # <run dir>/checkpoints/x.ckpt
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    return {"name": info.get("name", cfg.get("task_name")), "fit_seconds": info.get("fit_seconds"),
+            "hardware": info.get("hardware"),**{k: model[k] for k in COLUMNS}, "confusion": model["confusion"], "num_pairs": model["num_pairs"],
             "judge_real_acc": evaluator.judge_real_acc, "id_real_acc": rows["oracle"]["id_acc"],
             "baselines": {"copy": rows["copy"], "oracle": rows["oracle"]},
             "expression_names": list(dm.expression_names), "split": split, "checkpoint": str(ckpt_path),

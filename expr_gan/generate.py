@@ -120,7 +120,7 @@ def main(argv: list[str]) -> int:
     if not hasattr(module, "translate"):
         raise ValueError(f"checkpoint {opts['ckpt']} holds {cfg.model._target_}, which cannot translate images")
     pixels, size, channels = pixels_from(ckpt), int(cfg.data.size), int(cfg.data.channels)
-    names = list(cfg.data.get("expression_names") or _names_from(cfg))
+    names = _names_from(cfg)
     onehots, labels = parse_targets(opts, names)
     source = Path(opts["input"])
     if source.is_dir():
@@ -144,10 +144,11 @@ def main(argv: list[str]) -> int:
 
 
 def _names_from(cfg) -> list[str]:
+    """The expression vocabulary of the checkpoint's data (a configured subset, or the source's own)."""
     from hydra.utils import get_class
 
-    source_cls = get_class(cfg.data.source._target_)
-    return list(source_cls.expression_names)
+    configured = cfg.data.source.get("expressions")
+    return list(configured) if configured else list(get_class(cfg.data.source._target_).expression_names)
 
 
 if __name__ == "__main__":

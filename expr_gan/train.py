@@ -27,7 +27,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     import torch
     from hydra.utils import instantiate
 
-    from expr_gan.callbacks import ConfigInCheckpoint
+    from expr_gan.callbacks import AtomicCheckpointIO, ConfigInCheckpoint
+    from expr_gan.checkpoint import load_checkpoint
     from expr_gan.io import atomic_write_text
 
     out_dir = Path(cfg.paths.output_dir)
@@ -39,16 +40,35 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     datamodule = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     model = instantiate(cfg.model)
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    model.on_nonfinite = cfg.get("on_nonfinite", "stop")
+    if model.on_nonfinite not in ("stop", "skip"):
+        raise ValueError(f"on_nonfinite={model.on_nonfinite!r}: expected stop or skip")
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
     callbacks.append(ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)))
-    loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None and "_target_" in lg]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()])
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path == "last":  # resume this run dir (hydra.run.dir=<the killed run's dir>)
+        ckpt_path = out_dir / "checkpoints" / "last.ckpt"
+        if not ckpt_path.is_file():
+            raise FileNotFoundError(f"ckpt_path=last: {ckpt_path} does not exist; pass hydra.run.dir=<the run to resume>")
+    if ckpt_path is not None:
+        load_checkpoint(ckpt_path)  # a clear error for a missing, truncated or foreign file, before Lightning's
 
     def scalars() -> dict[str, float]:
         return {k: float(v) for k, v in trainer.callback_metrics.items() if torch.as_tensor(v).numel() == 1}
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    import platform
+    import time
+
+    started = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     metrics = scalars()
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() and trainer.strategy.root_device.type == "cuda" \
+        else f"{platform.machine()} CPU x{torch.get_num_threads()} threads"
+    atomic_write_text(out_dir / "run_info.json", json.dumps({
+        "name": cfg.get("task_name"), "fit_seconds": round(time.perf_counter() - started, 1), "hardware": device,
+        "epochs": trainer.current_epoch, "batches": trainer.fit_loop.total_batch_idx + 1}, indent=2))
     if cfg.get("run_test"):
         trainer.test(model, datamodule=datamodule)
         metrics.update(scalars())  # test/... keys; the fit metrics are kept
@@ -82,9 +102,27 @@ def hparams(cfg: DictConfig) -> dict:
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point: print the config, train, return the metric a sweeper optimises."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
     if cfg.get("print_config", True):
         print(OmegaConf.to_yaml(cfg, resolve=True))
-    metrics = train(cfg)
+    try:
+        metrics = train(cfg)
+    except Exception as err:
+        # the job's failure is recorded in its run dir (expr_gan.report shows it); in a sweep the
+        # other jobs go on, and a sweeper sees NaN for this one
+        import traceback
+
+        from expr_gan.io import atomic_write_text
+
+        cause = err.__cause__ if err.__cause__ is not None and "Instantiation" in type(err).__name__ else err
+        summary = " ".join(f"{type(cause).__name__}: {cause}".split())  # one line: what went wrong
+        atomic_write_text(Path(cfg.paths.output_dir) / "error.txt", f"{summary}\n\n{traceback.format_exc()}")
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            raise
+        log.error("job failed (%s: %s); the sweep continues", type(err).__name__, err)
+        return float("nan")
     name = cfg.get("optimized_metric")
     return metrics.get(name) if name else None
 

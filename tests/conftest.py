@@ -32,6 +32,9 @@ def make_cfg(tmp_path, cache_dir):
     """Compose the train config with overrides, pointing every output into tmp_path."""
 
     def _make(*overrides: str, tiny: bool = True):
+        # most tests exercise the simplest family unless they choose a model or an experiment
+        if not any(o.startswith(("model=", "experiment=")) for o in overrides):
+            overrides = ("model=generation", *overrides)
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
             cfg = compose("train", overrides=[*(TINY if tiny else []), *overrides], return_hydra_config=False)

@@ -82,7 +82,7 @@ def test_evaluate_cli_writes_files_and_rejects_bad_input(make_cfg, tmp_path, cac
     cfg = make_cfg("logger=none", "callbacks.eval_metrics=null")
     train(cfg)
     ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
-    result = run_cli("expr_gan.evaluate", f"ckpt={ckpt}", f"out={tmp_path}/ev", "data.source.num_identities=20",
+    result = run_cli("expr_gan.evaluate", f"ckpt={ckpt}", f"out={tmp_path}/ev", "data.num_identities=20",
                      cwd=REPO, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())

@@ -27,7 +27,7 @@ def test_tiny_run_leaves_config_checkpoints_grids(make_cfg):
 
 def test_grid_shows_sources_outputs_and_truth(make_cfg):
     from PIL import Image
-    cfg = make_cfg("data.num_samples=2", "data.source.num_identities=20")
+    cfg = make_cfg("data.num_samples=2", "data.num_identities=20")
     train(cfg)
     grid = Image.open(Path(cfg.paths.output_dir) / "samples" / "epoch_0001.png")
     # 2 people x (output row + truth row), 1 source column + 6 expressions, 32 px tiles, 2 px padding
@@ -39,7 +39,7 @@ def test_cli_writes_tensorboard_scalars_and_images(tmp_path, cache_dir):
     result = run_cli("expr_gan.train", "debug=tiny", f"hydra.run.dir={tmp_path}/run", cwd=REPO,
                      env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "_target_: expr_gan.modules.generation.GenerationModule" in result.stdout  # the printed config
+    assert "_target_: expr_gan.modules.dcgan.ConditionalGANModule" in result.stdout  # the printed config: ours
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload()
     scalars = events.Tags()["scalars"]
     assert any(t.startswith("train/") for t in scalars) and "val/loss_rec" in scalars

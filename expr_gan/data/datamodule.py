@@ -7,6 +7,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from expr_gan.data.align import align_to
 from expr_gan.data.faceset import FaceSet
 from expr_gan.data.pairs import make_pairs, split_pairs
 from expr_gan.data.pixels import PixelRange
@@ -26,8 +27,10 @@ class PairDataset(Dataset):
     file decoding happens during training.
     """
 
-    def __init__(self, faces: FaceSet, pairs: torch.Tensor, pixels: PixelRange, flip: bool = False):
+    def __init__(self, faces: FaceSet, pairs: torch.Tensor, pixels: PixelRange, flip: bool = False,
+                 align_targets: bool = False):
         self.faces, self.pairs, self.pixels, self.flip = faces, pairs, pixels, flip
+        self.align_targets = align_targets
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -41,10 +44,18 @@ class PairDataset(Dataset):
             source = torch.where(coin[:, None, None, None], source.flip(-1), source)
             target = torch.where(coin[:, None, None, None], target.flip(-1), target)
         target_expr = self.faces.expression[tgt]
-        return {"source": self.pixels.encode(source), "target": self.pixels.encode(target),
-                "target_expr": target_expr, "source_expr": self.faces.expression[src],
-                "target_onehot": torch.nn.functional.one_hot(target_expr, self.faces.num_expressions).float(),
-                "identity": self.faces.identity[src]}
+        batch = {"source": self.pixels.encode(source), "target": self.pixels.encode(target),
+                 "target_expr": target_expr, "source_expr": self.faces.expression[src],
+                 "target_onehot": torch.nn.functional.one_hot(target_expr, self.faces.num_expressions).float(),
+                 "identity": self.faces.identity[src]}
+        if self.align_targets:  # the target warped into the source's pose by the eyes (see data/align.py)
+            eyes_s, eyes_t = self.faces.eyes[src].clone(), self.faces.eyes[tgt].clone()
+            if self.flip:  # flipped images: mirror x and swap which eye is which
+                for eyes in (eyes_s, eyes_t):
+                    eyes[coin, :, 0] = source.shape[-1] - eyes[coin, :, 0]
+                    eyes[coin] = eyes[coin].flip(1)
+            batch["target_aligned"] = align_to(batch["target"], eyes_s, eyes_t)
+        return batch
 
     def __getitem__(self, index: int) -> dict:
         return {k: v[0] for k, v in self.__getitems__([index]).items()}
@@ -60,13 +71,17 @@ class FacePairsDataModule(pl.LightningDataModule):
     def __init__(self, source, pixels: PixelRange | None = None, size: int = 64, channels: int = 3,
                  num_expressions: int = 6, pair_policy: str = "all", split: str = "identity",
                  split_fractions=(0.8, 0.1, 0.1), batch_size: int = 32, num_workers: int = 0,
-                 flip: bool = False, num_samples: int = 6, seed: int = 0, cache_dir: str | None = None):
+                 flip: bool = False, num_samples: int = 6, seed: int = 0, cache_dir: str | None = None,
+                 align_targets: bool = False, **source_options):
+        # source_options: data-level keys (root, strict, expressions) that the source config reads
+        # through interpolation; the datamodule itself does not use them
         super().__init__()
         self.source, self.pixels = source, pixels or PixelRange()
         self.size, self.channels, self.num_expressions = size, channels, num_expressions
         self.pair_policy, self.split, self.split_fractions = pair_policy, split, tuple(split_fractions)
         self.batch_size, self.num_workers, self.flip = batch_size, num_workers, flip
         self.num_samples, self.seed, self.cache_dir = num_samples, seed, cache_dir
+        self.align_targets = align_targets
         if batch_size < 1:
             raise ValueError(f"data.batch_size={batch_size}: expected >= 1")
         self.faces: FaceSet | None = None
@@ -106,7 +121,7 @@ class FacePairsDataModule(pl.LightningDataModule):
         return self.source.expression_names
 
     def _loader(self, pairs: torch.Tensor, shuffle: bool, flip: bool) -> DataLoader:
-        return DataLoader(PairDataset(self.faces, pairs, self.pixels, flip), batch_size=self.batch_size,
+        return DataLoader(PairDataset(self.faces, pairs, self.pixels, flip, self.align_targets), batch_size=self.batch_size,
                           shuffle=shuffle, num_workers=self.num_workers, collate_fn=_already_batched,
                           persistent_workers=self.num_workers > 0, drop_last=False)
 

@@ -9,6 +9,10 @@ import torch
 from expr_gan.visual import expression_grid
 
 
+class DivergenceError(RuntimeError):
+    """A loss term became NaN or infinite."""
+
+
 class ExpressionEditModule(pl.LightningModule):
     """Base class: subclasses implement `translate(source, onehot)` and their training step.
 
@@ -20,6 +24,23 @@ class ExpressionEditModule(pl.LightningModule):
         super().__init__()
         self.optimizer_factory = optimizer
         self.grid_every_n_epochs = grid_every_n_epochs
+        self.on_nonfinite = "stop"  # or "skip"; set from the run config (`on_nonfinite`)
+        self.nonfinite_skipped = 0
+
+    def check_finite(self, losses: dict, phase: str = "G") -> bool:
+        """True when every loss term is finite; otherwise stop with a message naming the batch and the
+        term (policy `stop`), or count the batch and tell the caller to skip its update (`skip`)."""
+        bad = [name for name, value in losses.items() if not torch.isfinite(value.detach()).all()]
+        if not bad:
+            return True
+        if self.on_nonfinite == "skip":
+            self.nonfinite_skipped += 1
+            self.log("train/nonfinite_skipped", float(self.nonfinite_skipped))
+            return False
+        raise DivergenceError(
+            f"non-finite {phase} loss term {bad[0]!r} (= {float(losses[bad[0]])}) at batch "
+            f"{self.trainer.fit_loop.total_batch_idx} (global step {self.global_step}); the last good checkpoint "
+            f"stays in {self.trainer.default_root_dir}/checkpoints; on_nonfinite=skip skips such batches instead")
 
     def translate(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
         """Edit `source` [B, C, H, W] to the expressions `onehot` [B, E]; network pixel range in and out."""

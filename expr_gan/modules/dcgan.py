@@ -1,67 +1,161 @@
-"""Family 4, the report's conditional DCGAN: image + one-hot in, no noise; manual optimisation."""
+"""Family 4, the conditional GAN: the report's DCGAN and its successors (pix2pix, StarGAN, GANimation).
+
+G(source, onehot) -> edited image, no noise. Manual optimisation: per batch, `iters_per_batch` times
+(the report's "train on one batch 8-16 times"), `d_steps` discriminator updates then `g_steps`
+generator updates (the latter only on every `g_every_n_batches`-th batch: StarGAN's n_critic), each a
+named phase. Which losses act is configuration:
+
+  D: adversarial (bce | lsgan | hinge | wgan + lambda_gp gradient penalty) on real vs generated,
+     + lambda_cls * expression CE of D's auxiliary head on real images (and on fakes if d_cls_on_fake).
+  G: lambda_adv * adversarial + lambda_rec * reconstruction of the true target (paired; the aligned
+     target when the datamodule provides one) + lambda_cls * CE of D's head on fakes
+     + lambda_expr * CE of a separately trained expression critic (never the judge) on the output
+     + lambda_change * L1 inside the region where the target differs from the source
+     + lambda_cyc * L1 of G(G(x, c_t), c_s) to x (cycle) + lambda_mask * mean(1 - mask)
+     + lambda_tv * total variation of the mask (attention generators).
+
+D sees (image, source, onehot) and uses what it is built to use (the report's D ignores both).
+`d_real=source` trains D on the real source with its own label (StarGAN's unpaired protocol).
+`ema_decay > 0` keeps an exponential moving average of G, used for validation, grids and export.
+"""
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from expr_gan.losses.adversarial import gradient_penalty
 from expr_gan.modules.base import ExpressionEditModule
 
 
-class ConditionalGANModule(ExpressionEditModule):
-    """G(source, onehot) -> target; D judges real target-expression images against G's outputs.
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels."""
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 
-    Per batch, `iters_per_batch` times (the report's "train on one batch 8-16 times"): `d_steps`
-    discriminator updates, then `g_steps` generator updates, each a named phase. Generator loss =
-    lambda_rec * reconstruction + lambda_adv * adversarial (+ lambda_cls * expression CE when D has a
-    classifier head). With `d_cls_on_fake` D's classifier also learns on generated images (the
-    report's variant: "regardless of whether it is from the generator or from the dataset").
-    """
+
+class ConditionalGANModule(ExpressionEditModule):
+    """The conditional GAN family; see the module docstring for the losses."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: nn.Module, gan_loss: nn.Module,
                  optimizer=None, d_optimizer=None, scheduler=None, lambda_rec: float = 1.0, lambda_adv: float = 1.0,
-                 lambda_cls: float = 1.0, d_cls_on_fake: bool = False, d_steps: int = 1, g_steps: int = 1,
-                 iters_per_batch: int = 1, gradient_clip_val: float | None = None, grid_every_n_epochs: int = 1):
+                 lambda_cls: float = 1.0, lambda_cyc: float = 0.0, lambda_gp: float = 10.0, lambda_mask: float = 0.0,
+                 lambda_tv: float = 0.0, lambda_change: float = 0.0, change_threshold: float = 0.08,
+                 critic: nn.Module | None = None, lambda_expr: float = 0.0, d_cls_on_fake: bool = False, d_real: str = "target", d_steps: int = 1,
+                 g_steps: int = 1, iters_per_batch: int = 1, g_every_n_batches: int = 1, gradient_clip_val: float | None = None,
+                 ema_decay: float = 0.0, grid_every_n_epochs: int = 1):
         super().__init__(optimizer, grid_every_n_epochs)
-        if min(d_steps, g_steps, iters_per_batch) < 0 or iters_per_batch < 1:
+        if min(d_steps, g_steps) < 0 or iters_per_batch < 1:
             raise ValueError("model.d_steps and model.g_steps must be >= 0 and model.iters_per_batch >= 1")
+        if d_real not in ("target", "source"):
+            raise ValueError(f"model.d_real={d_real!r}: expected target or source")
         self.automatic_optimization = False
         self.generator, self.discriminator, self.rec_loss, self.gan_loss = generator, discriminator, loss, gan_loss
         self.d_optimizer_factory, self.scheduler_factory = d_optimizer or optimizer, scheduler
-        self.lambda_rec, self.lambda_adv, self.lambda_cls = lambda_rec, lambda_adv, lambda_cls
-        self.d_cls_on_fake = d_cls_on_fake
+        self.lambda_rec, self.lambda_adv, self.lambda_cls, self.lambda_cyc = lambda_rec, lambda_adv, lambda_cls, lambda_cyc
+        self.lambda_gp, self.lambda_mask, self.lambda_tv = lambda_gp, lambda_mask, lambda_tv
+        self.lambda_change, self.change_threshold = lambda_change, change_threshold
+        self.critic, self.lambda_expr = critic, lambda_expr
+        self.d_cls_on_fake, self.d_real = d_cls_on_fake, d_real
         self.d_steps, self.g_steps, self.iters_per_batch = d_steps, g_steps, iters_per_batch
-        self.gradient_clip_val = gradient_clip_val
+        self.g_every_n_batches = g_every_n_batches
+        self.gradient_clip_val, self.ema_decay = gradient_clip_val, ema_decay
+        self.generator_ema = copy.deepcopy(generator).requires_grad_(False) if ema_decay > 0 else None
+        self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+
+    # ---- generator views ------------------------------------------------------------------------
+    def _generate(self, net: nn.Module, source: torch.Tensor, onehot: torch.Tensor):
+        """(image, mask or None) from any generator."""
+        if hasattr(net, "forward_with_mask"):
+            return net.forward_with_mask(source, onehot)
+        return net(source, onehot), None
 
     def translate(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
-        return self.generator(source, onehot)
+        return self._generate(self.generator_ema or self.generator, source, onehot)[0]
+
+    def grid_extra_rows(self, source, onehot):
+        mask = self._generate(self.generator_ema or self.generator, source, onehot)[1]
+        if mask is None:
+            return []
+        pixels = self.trainer.datamodule.pixels  # masks are shown as images: white = input kept
+        return [pixels.encode(mask.expand(-1, source.shape[1], -1, -1) * 255)]
 
     # ---- phases -------------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        if self.critic is not None and self.lambda_expr > 0:
+            self.critic.prepare(self.trainer.datamodule)
+
+    def _real(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(real image, its one-hot, its expression) shown to D."""
+        if self.d_real == "source":
+            e = batch["source_expr"]
+            return batch["source"], F.one_hot(e, batch["target_onehot"].shape[1]).to(batch["source"].dtype), e
+        return batch.get("target_aligned", batch["target"]), batch["target_onehot"], batch["target_expr"]
+
     def discriminator_losses(self, batch: dict) -> dict:
-        """D: real target images are real, generated ones fake; optional expression classification."""
+        """D: real images are real, generated ones fake; optional gradient penalty and expression head."""
+        source, onehot = batch["source"], batch["target_onehot"]
         with torch.no_grad():
-            fake = self.generator(batch["source"], batch["target_onehot"])
-        real_logits, real_cls = self.discriminator(batch["target"])
-        fake_logits, fake_cls = self.discriminator(fake)
+            fake = self._generate(self.generator, source, onehot)[0]
+        real, real_onehot, real_expr = self._real(batch)
+        real_logits, real_cls = self.discriminator(real, source, real_onehot)
+        fake_logits, fake_cls = self.discriminator(fake, source, onehot)
         losses = {"loss_real": self.gan_loss(real_logits, True), "loss_fake": self.gan_loss(fake_logits, False)}
+        if self.gan_loss.mode == "wgan" and self.lambda_gp > 0:
+            losses["loss_gp"] = self.lambda_gp * gradient_penalty(self.discriminator, real, fake, source, onehot)
         if real_cls is not None and self.lambda_cls > 0:
-            cls = F.cross_entropy(real_cls, batch["target_expr"])
+            cls = F.cross_entropy(real_cls, real_expr)
             if self.d_cls_on_fake:
                 cls = (cls + F.cross_entropy(fake_cls, batch["target_expr"])) / 2
             losses["loss_cls"] = self.lambda_cls * cls
         return losses
 
     def generator_losses(self, batch: dict) -> dict:
-        """G: reconstruct the true target, fool D, and (with a D classifier) show the target expression."""
-        fake = self.generator(batch["source"], batch["target_onehot"])
-        fake_logits, fake_cls = self.discriminator(fake)
-        losses = {"loss_rec": self.lambda_rec * self.rec_loss(fake, batch["target"]),
-                  "loss_adv": self.lambda_adv * self.gan_loss(fake_logits, True, for_discriminator=False)}
+        """G: fool D, reconstruct the (aligned) target, show the target expression, cycle back, sparse masks."""
+        source, onehot = batch["source"], batch["target_onehot"]
+        fake, mask = self._generate(self.generator, source, onehot)
+        fake_logits, fake_cls = self.discriminator(fake, source, onehot)
+        losses = {"loss_adv": self.lambda_adv * self.gan_loss(fake_logits, True, for_discriminator=False)}
+        if self.lambda_rec > 0:
+            losses["loss_rec"] = self.lambda_rec * self.rec_loss(fake, batch.get("target_aligned", batch["target"]))
         if fake_cls is not None and self.lambda_cls > 0:
             losses["loss_cls"] = self.lambda_cls * F.cross_entropy(fake_cls, batch["target_expr"])
+        if self.critic is not None and self.lambda_expr > 0:
+            fake01 = self.trainer.datamodule.pixels.decode(fake)
+            losses["loss_expr"] = self.lambda_expr * self.critic(fake01, batch["target_expr"])
+        if self.lambda_change > 0:
+            losses["loss_change"] = self.lambda_change * self.change_loss(fake, source, batch)
+        if self.lambda_cyc > 0:
+            back = F.one_hot(batch["source_expr"], onehot.shape[1]).to(onehot.dtype)
+            losses["loss_cyc"] = self.lambda_cyc * (self._generate(self.generator, fake, back)[0] - source).abs().mean()
+        if mask is not None and self.lambda_mask > 0:
+            losses["loss_mask"] = self.lambda_mask * (1 - mask).mean()
+        if mask is not None and self.lambda_tv > 0:
+            losses["loss_tv"] = self.lambda_tv * total_variation(mask)
         return losses
 
-    def _update(self, optimizer, losses: dict) -> None:
+    def change_loss(self, fake: torch.Tensor, source: torch.Tensor, batch: dict) -> torch.Tensor:
+        """L1 to the (aligned) target inside the region where the target differs from the source.
+
+        The expression lives in a few percent of the pixels, so a plain L1 is satisfied by copying the
+        input; averaging over the changed region only makes the edit as important as the copy. The
+        region is found on high-passed images (each minus its 9x9 local mean), so lighting
+        differences between captures do not count as change.
+        """
+        target = batch.get("target_aligned", batch["target"])
+        with torch.no_grad():
+            def high_pass(x):
+                return x - F.avg_pool2d(x, 9, 1, 4, count_include_pad=False)
+
+            scale = (source.amax() - source.amin()).clamp_min(1e-6)  # thresholds in units of the pixel range
+            diff = (high_pass(target) - high_pass(source)).abs().mean(1, keepdim=True) / scale
+            changed = F.max_pool2d((diff > self.change_threshold).to(fake.dtype), 5, 1, 2)  # margin around changes
+        return ((fake - target).abs() * changed).sum() / (changed.sum() * fake.shape[1]).clamp_min(1.0)
+
+    def _update(self, optimizer, losses: dict, phase: str) -> None:
+        if not self.check_finite(losses, phase):
+            return
         with self.toggled_optimizer(optimizer):
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(sum(losses.values()))
@@ -69,32 +163,46 @@ class ConditionalGANModule(ExpressionEditModule):
                 self.clip_gradients(optimizer, gradient_clip_val=self.gradient_clip_val, gradient_clip_algorithm="norm")
             optimizer.step()
 
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # warm-up: early on the average follows G closely, so short runs are not dominated by the init
+        n = self.ema_updates.float()  # a tensor: no host sync on GPUs
+        weight = 1 - torch.clamp((1 + n) / (10 + n), max=self.ema_decay)
+        self.ema_updates += 1
+        for ema, live in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            ema.lerp_(live, weight.to(ema.dtype))
+        for ema, live in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            ema.copy_(live)
+
     def training_step(self, batch: dict, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         d_losses = g_losses = {}
         for _ in range(self.iters_per_batch):
             for _ in range(self.d_steps):
                 d_losses = self.discriminator_losses(batch)
-                self._update(opt_d, d_losses)
-            for _ in range(self.g_steps):
+                self._update(opt_d, d_losses, "D")
+            for _ in range(self.g_steps if batch_idx % self.g_every_n_batches == 0 else 0):
                 g_losses = self.generator_losses(batch)
-                self._update(opt_g, g_losses)
-        # log the last phase of each network once per batch (detached: no extra graph work)
+                self._update(opt_g, g_losses, "G")
+                if self.generator_ema is not None:
+                    self._update_ema()
+        # the last phase of each network, once per batch (detached: no extra graph work)
         for prefix, losses in (("train/D", d_losses), ("train/G", g_losses)):
             for name, value in losses.items():
-                self.log(f"{prefix}/{name}", value.detach(), prog_bar=name == "loss_rec")
+                self.log(f"{prefix}/{name}", value.detach(), prog_bar=name in ("loss_rec", "loss_adv"))
 
     def on_train_epoch_end(self) -> None:
         for scheduler in self.lr_schedulers() or []:  # manual optimisation: schedulers step by hand
             scheduler.step()
 
+    def _eval_rec(self, batch: dict) -> torch.Tensor:
+        return self.rec_loss(self.translate(batch["source"], batch["target_onehot"]), batch.get("target_aligned", batch["target"]))
+
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        fake = self.generator(batch["source"], batch["target_onehot"])
-        self.log("val/loss_rec", self.rec_loss(fake, batch["target"]), prog_bar=True)
+        self.log("val/loss_rec", self._eval_rec(batch), prog_bar=True)
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        fake = self.generator(batch["source"], batch["target_onehot"])
-        self.log("test/loss_rec", self.rec_loss(fake, batch["target"]))
+        self.log("test/loss_rec", self._eval_rec(batch))
 
     def configure_optimizers(self):
         opt_g = self.make_optimizer(self.generator.parameters())

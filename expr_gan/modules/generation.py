@@ -21,6 +21,8 @@ class GenerationModule(ExpressionEditModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         out = self.net(batch["source"], batch["target_onehot"])
         loss = self.lambda_rec * self.loss_fn(out, batch["target"])
+        if not self.check_finite({"loss_rec": loss}):
+            return None  # Lightning skips the optimizer step
         self.log("train/G/loss_rec", loss, prog_bar=True)
         return loss
 

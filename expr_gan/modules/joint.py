@@ -41,6 +41,8 @@ class JointModule(RefinementModule):
             loss_cls, acc = self._cls(batch, features)
             losses["loss_cls"] = self.lambda_cls * loss_cls
             self.log("train/cls_acc", acc, prog_bar=True, on_step=False, on_epoch=True)
+        if not self.check_finite(losses):
+            return None
         for name, value in losses.items():
             self.log(f"train/G/{name}", value, prog_bar=name == "loss_rec")
         return sum(losses.values())

@@ -95,6 +95,8 @@ class RefinementModule(ExpressionEditModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         losses, _ = self.step_losses(batch)
+        if not self.check_finite(losses):
+            return None
         for name, value in losses.items():
             self.log(f"train/G/{name}", value, prog_bar=name == "loss_rec")
         return sum(losses.values())

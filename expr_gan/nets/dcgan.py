@@ -64,7 +64,8 @@ class DCGANDiscriminator(nn.Module):
         self.classify = nn.Sequential(nn.Conv2d(ch, num_classes, 4, 1, 0, bias=bias), nn.Flatten()) if num_classes else None
         init_weights(self, init)
 
-    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None):
-        """x: [B, C, S, S] -> (real/fake logits [B], class logits or None)."""
+    def forward(self, x: torch.Tensor, source: torch.Tensor | None = None, onehot: torch.Tensor | None = None):
+        """x: [B, C, S, S] -> (real/fake logits [B], class logits or None). Unconditional, as in the report:
+        `source` and `onehot` are accepted and ignored."""
         h = self.features(x)
         return self.real_fake(h).flatten(), (self.classify(h) if self.classify is not None else None)

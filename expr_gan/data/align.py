@@ -1,0 +1,36 @@
+"""Eye-based alignment: warp a target image into its source's pose before a pixel loss.
+
+Captures of one person are posed independently (as in real datasets), so a pixel loss against the
+raw target teaches blur. With the eye positions of both images (the renderer exports them,
+CAS-PEAL ships FaceFP_2.txt) one similarity transform brings the target onto the source.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def similarity_theta(src_eyes: torch.Tensor, tgt_eyes: torch.Tensor, size: int) -> torch.Tensor:
+    """affine_grid thetas [B, 2, 3] that sample the target at the source's eye positions.
+
+    src_eyes, tgt_eyes: [B, 2, 2] pixel coordinates (x, y) of the right and left eye.
+    """
+    zs = torch.complex(src_eyes[..., 0], src_eyes[..., 1]).to(torch.complex64)
+    zt = torch.complex(tgt_eyes[..., 0], tgt_eyes[..., 1]).to(torch.complex64)
+    a = (zt[:, 1] - zt[:, 0]) / (zs[:, 1] - zs[:, 0])  # rotation and scale, source -> target
+    b = zt[:, 0] - a * zs[:, 0]
+    # normalised coordinates u = 2x/size - 1 (align_corners=False), both frames the same size
+    rot = torch.stack([torch.stack([a.real, -a.imag], -1), torch.stack([a.imag, a.real], -1)], -2)
+    shift = torch.stack([(a.real - a.imag) - 1 + 2 * b.real / size, (a.imag + a.real) - 1 + 2 * b.imag / size], -1)
+    return torch.cat([rot, shift[..., None]], dim=-1).float()
+
+
+def align_to(targets: torch.Tensor, src_eyes: torch.Tensor, tgt_eyes: torch.Tensor) -> torch.Tensor:
+    """Warp float images [B, C, H, W] so their eyes land on `src_eyes`; rows with unknown (NaN) eyes are unchanged."""
+    known = torch.isfinite(src_eyes).flatten(1).all(1) & torch.isfinite(tgt_eyes).flatten(1).all(1)
+    if not known.any():
+        return targets
+    theta = similarity_theta(torch.nan_to_num(src_eyes), torch.nan_to_num(tgt_eyes), targets.shape[-1])
+    theta[~known] = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])
+    grid = F.affine_grid(theta, list(targets.shape), align_corners=False)
+    return F.grid_sample(targets, grid, mode="bilinear", padding_mode="border", align_corners=False)

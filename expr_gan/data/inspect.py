@@ -1,0 +1,92 @@
+"""`python -m expr_gan.data.inspect data=caspeal data.root=PATH [format=json] [out=DIR]`: what a dataset holds.
+
+Prints identities, images per expression, identities per number of expressions, usable pairs under
+the configured pair policy (and people excluded for lacking what it needs), duplicates, and every
+skipped file with its reason; writes contact_sheet.png of a few identities x expressions to `out`
+(default outputs/inspect/<time>). Any `data.*` override of the train config applies.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+USAGE = "usage: python -m expr_gan.data.inspect data=SOURCE [data.root=PATH] [data.KEY=VALUE ...] [format=text|json] [out=DIR]"
+
+
+def summarise(dm) -> dict:
+    """The inspection report of a (not yet set up) datamodule as a plain dict."""
+    from expr_gan.data.pairs import make_pairs
+
+    faces = dm.source.load(dm.cache_dir)
+    names = list(faces.expression_names)
+    per_expr = Counter(names[int(e)] for e in faces.expression)
+    per_person = Counter(int(i) for i in faces.identity)
+    by_count = Counter(per_person.values())
+    neutral = names.index("neutral") if "neutral" in names else 0
+    pairs = make_pairs(faces.identity, faces.expression, dm.pair_policy, neutral)
+    with_pairs = set(faces.identity[pairs[:, 0]].tolist()) if len(pairs) else set()
+    skipped = list(faces.meta.get("skipped", []))
+    return {"identities": len(per_person), "images": len(faces),
+            "images_per_expression": {n: per_expr.get(n, 0) for n in names},
+            "identities_per_expression_count": {str(k): by_count[k] for k in sorted(by_count)},
+            "pair_policy": dm.pair_policy, "pairs": len(pairs),
+            "identities_without_pairs": len(per_person) - len(with_pairs),
+            "duplicates": sum(1 for s in skipped if s["reason"].startswith("duplicate")),
+            "skipped": skipped, "faces": faces}
+
+
+def main(argv: list[str]) -> int:
+    """Compose the data config, summarise, print and write the contact sheet."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from omegaconf import OmegaConf
+
+    from expr_gan.cli import UsageError
+    from expr_gan.config import config_dir
+    from expr_gan.data.synthetic import contact_sheet, save_png
+
+    opts, overrides = {}, []
+    for item in argv:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"argument {item!r} is not key=value\n{USAGE}")
+        if key in ("format", "out"):
+            opts[key] = value
+        elif key == "data" or key.startswith(("data.", "+data.")):
+            overrides.append(item)
+        else:
+            raise UsageError(f"unknown option {key!r}\n{USAGE}")
+    if opts.get("format", "text") not in ("text", "json"):
+        raise UsageError(f"format={opts['format']!r}: expected text or json")
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    if "root" in cfg.data.keys() and OmegaConf.is_missing(cfg.data, "root"):
+        raise UsageError(f"data.root=PATH is required for this source\n{USAGE}")
+    dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
+    report = summarise(dm)
+    faces = report.pop("faces")
+    out = Path(opts.get("out") or f"outputs/inspect/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    sheet = save_png(contact_sheet(faces, max_identities=6), out / "contact_sheet.png")
+    report["contact_sheet"] = str(sheet)
+    if opts.get("format") == "json":
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"identities: {report['identities']}   images: {report['images']}")
+    print("images per expression: " + ", ".join(f"{k} {v}" for k, v in report["images_per_expression"].items()))
+    print("identities per number of expressions: " + ", ".join(f"{k}: {v}" for k, v in report["identities_per_expression_count"].items()))
+    print(f"usable pairs ({report['pair_policy']}): {report['pairs']}; identities without a pair: {report['identities_without_pairs']}")
+    print(f"duplicates: {report['duplicates']}   skipped files: {len(report['skipped'])}")
+    for s in report["skipped"]:
+        print(f"  skipped {s['file']}: {s['reason']}")
+    print(f"contact sheet: {sheet}")
+    return 0
+
+
+if __name__ == "__main__":
+    from expr_gan.cli import run
+
+    sys.exit(run(main))

@@ -1,0 +1,194 @@
+"""What every file-based source shares: records, decoding, cropping, skipping bad files, caching."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from expr_gan.data.cache import load_or_build
+from expr_gan.data.faceset import FaceSet
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".tif", ".tiff", ".jpg", ".jpeg", ".png", ".bmp"}
+
+
+@dataclass
+class Record:
+    """One image file: who, which expression (raw label), and any parsed metadata."""
+    path: Path
+    identity: str
+    expression: str
+    meta: dict = field(default_factory=dict)
+    eyes: tuple | None = None  # (rx, ry, lx, ly) in the file's pixels
+
+
+@dataclass
+class Scan:
+    """The result of reading a dataset's tree: usable records and every skipped file with its reason."""
+    records: list
+    skipped: list = field(default_factory=list)  # [{"file": str, "reason": str}]
+
+    def skip(self, path, reason: str) -> None:
+        """Report and remember a skipped file."""
+        self.skipped.append({"file": str(path), "reason": reason})
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files directly in `folder`, any letter case of the usual suffixes, sorted."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def to_rgb_array(img) -> np.ndarray:
+    """Any Pillow mode (8-bit L, 16-bit I;16 / I, RGB, RGBA, P) -> uint8 [H, W, 3]."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+        a = np.clip(a / top * 255.0, 0, 255).astype(np.uint8)
+        return np.repeat(a[..., None], 3, axis=2)
+    return np.asarray(img.convert("RGB"))
+
+
+def crop_box(width: int, height: int, eyes) -> tuple[float, float, float]:
+    """(centre x, centre y, side) of the square crop: around the eyes when known, else the centre square."""
+    if eyes is not None:
+        rx, ry, lx, ly = eyes
+        distance = float(np.hypot(lx - rx, ly - ry))
+        side = 4.2 * distance  # eyes ~0.24 of the crop apart, as in the embedded faces
+        cx, cy = (rx + lx) / 2, (ry + ly) / 2 + 0.05 * side  # eyes at 0.45 of the height
+        return cx, cy, side
+    side = min(width, height)
+    return width / 2, height / 2, side
+
+
+class FileSource:
+    """Base of the real sources: subclasses implement `scan()` and set `expression_names`."""
+
+    expression_names: tuple[str, ...] = ()
+    name = "files"
+
+    def __init__(self, root: str, size: int = 128, channels: int = 3, strict: bool = False,
+                 expressions: list | None = None, label_map: dict | None = None):
+        self.root, self.size, self.channels, self.strict = Path(root), size, channels, strict
+        self.label_map = dict(label_map or {})
+        if expressions:  # a subset, in the given order
+            unknown = [e for e in expressions if e not in self.expression_names]
+            if unknown:
+                raise ValueError(f"data.source.expressions: {unknown} not in {list(self.expression_names)}")
+            self.expression_names = tuple(expressions)
+        if channels not in (1, 3):
+            raise ValueError(f"data.channels={channels}: expected 1 or 3")
+
+    # --- to implement ----------------------------------------------------------------------------
+    def scan(self) -> Scan:
+        """Parse the tree into records (no pixels)."""
+        raise NotImplementedError
+
+    def layout(self) -> str:
+        """The layout this source expects, for error messages."""
+        raise NotImplementedError
+
+    # --- shared ----------------------------------------------------------------------------------
+    def check_root(self) -> None:
+        """A clear error naming the path and the expected layout when the root is missing or empty."""
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"data.root={self.root} does not exist or is not a directory; expected {self.layout()}")
+        if not any(self.root.iterdir()):
+            raise ValueError(f"data.root={self.root} is empty; expected {self.layout()}")
+
+    def labelled(self, scan: Scan) -> tuple[list, dict]:
+        """Records with a label in the vocabulary (after label_map), one per (identity, expression).
+
+        Returns (records, counts of excluded: duplicates, out-of-vocabulary).
+        """
+        kept, seen, counts = [], {}, {"duplicates": 0, "not_in_vocabulary": 0}
+        for rec in scan.records:
+            name = self.label_map.get(rec.expression, rec.expression)
+            if name not in self.expression_names:
+                counts["not_in_vocabulary"] += 1
+                continue
+            key = (rec.identity, name)
+            if key in seen:
+                counts["duplicates"] += 1
+                scan.skip(rec.path, f"duplicate of {seen[key].name} for identity {rec.identity}, expression {name}")
+                continue
+            seen[key] = rec.path
+            rec.expression = name
+            kept.append(rec)
+        return kept, counts
+
+    def settings(self) -> dict:
+        """Cache key material: the source, its options, and every file's name, size and mtime."""
+        scan = self.scan()
+        listing = hashlib.sha1("\n".join(f"{r.path}|{r.path.stat().st_size}|{r.path.stat().st_mtime_ns}"
+                                         for r in scan.records).encode()).hexdigest()
+        return {"source": self.name, "root": str(self.root.resolve()), "size": self.size, "channels": self.channels,
+                "expressions": list(self.expression_names), "label_map": self.label_map, "files": listing,
+                **self.extra_settings()}
+
+    def extra_settings(self) -> dict:
+        """Source-specific options that change which files are read."""
+        return {}
+
+    def decode(self, rec: Record) -> tuple[np.ndarray, np.ndarray]:
+        """One record -> (uint8 [S, S, C] face crop, eyes [2, 2] in crop pixels or NaN)."""
+        from PIL import Image
+
+        with Image.open(rec.path) as img:
+            img.load()
+            rgb = to_rgb_array(img)
+        h, w = rgb.shape[:2]
+        cx, cy, side = crop_box(w, h, rec.eyes)
+        scale = self.size / side
+        left, top = cx - side / 2, cy - side / 2
+        pil = Image.fromarray(rgb).transform((self.size, self.size), Image.Transform.EXTENT,
+                                             (left, top, left + side, top + side), Image.Resampling.BILINEAR)
+        if side > 2 * self.size:  # downscaling a lot: area-average first to avoid aliasing
+            pil = Image.fromarray(rgb).crop((int(left), int(top), int(left + side), int(top + side))).resize(
+                (self.size, self.size), Image.Resampling.BOX)
+        out = np.asarray(pil.convert("L"))[..., None] if self.channels == 1 else np.asarray(pil)
+        if rec.eyes is None:
+            eyes = np.full((2, 2), np.nan, dtype=np.float32)
+        else:
+            rx, ry, lx, ly = rec.eyes
+            eyes = np.array([[(rx - left) * scale, (ry - top) * scale], [(lx - left) * scale, (ly - top) * scale]], np.float32)
+        return out, eyes
+
+    def build(self) -> FaceSet:
+        """Decode every usable record; unreadable files are skipped with a warning (an error when strict)."""
+        scan = self.scan()
+        records, _ = self.labelled(scan)
+        if not records:
+            raise ValueError(f"data.root={self.root}: no usable images found; expected {self.layout()}")
+        identities = sorted({r.identity for r in records})
+        id_index = {name: i for i, name in enumerate(identities)}
+        images, ids, exprs, eyes, files = [], [], [], [], []
+        for rec in records:
+            try:
+                pixels, eye = self.decode(rec)
+            except Exception as err:  # corrupt, truncated, unreadable
+                message = f"{rec.path}: unreadable image ({type(err).__name__}: {err})"
+                if self.strict:
+                    raise ValueError(message + " [data.source.strict=true]") from None
+                warnings.warn(message + "; skipped", stacklevel=2)
+                scan.skip(rec.path, f"unreadable image ({type(err).__name__})")
+                continue
+            images.append(pixels)
+            ids.append(id_index[rec.identity])
+            exprs.append(self.expression_names.index(rec.expression))
+            eyes.append(eye)
+            files.append(str(rec.path))
+        if not images:
+            raise ValueError(f"data.root={self.root}: every image failed to decode")
+        return FaceSet(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), torch.tensor(ids),
+                       torch.tensor(exprs), self.expression_names, torch.from_numpy(np.stack(eyes)),
+                       meta={"identity_names": identities, "files": files, "skipped": scan.skipped})
+
+    def load(self, cache_dir=None) -> FaceSet:
+        """The decoded dataset, from the cache when these files were decoded with these settings before."""
+        self.check_root()
+        return load_or_build(cache_dir, self.name, self.settings(), self.build)

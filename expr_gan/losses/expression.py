@@ -1,0 +1,39 @@
+"""An expression critic used as a training loss: a classifier trained separately on real images.
+
+It is NOT the judge of expr_gan.metrics (the referee): it has its own width, seed and weights,
+is trained by its own call, and is cached under its own name ("critic"). Its weights are not part
+of the model's checkpoint: it is rebuilt (or loaded from the cache) when training starts.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ExpressionCriticLoss(nn.Module):
+    """Cross-entropy of the critic's call on generated images against the target expression."""
+
+    def __init__(self, width: int = 24, epochs: int = 20, seed: int = 1):
+        super().__init__()
+        self.settings = {"width": width, "epochs": epochs, "seed": seed}
+        self._critic: list = []  # held outside the module tree: never in a checkpoint
+
+    def prepare(self, datamodule) -> None:
+        """Train (or load from the cache) the critic on the datamodule's training people's real images."""
+        from expr_gan.metrics.referees import load_or_train_referee
+
+        datamodule.setup()
+        faces = datamodule.faces
+        train_ids = torch.unique(faces.identity[datamodule.train_pairs[:, 0]])
+        mask = torch.isin(faces.identity, train_ids)
+        critic = load_or_train_referee(datamodule.cache_dir, "critic", datamodule.fingerprint(),
+                                       faces.images[mask].float() / 255, faces.expression[mask],
+                                       faces.num_expressions, self.settings)
+        self._critic = [critic.eval().requires_grad_(False)]
+
+    def forward(self, images01: torch.Tensor, target_expr: torch.Tensor) -> torch.Tensor:
+        if not self._critic:
+            raise RuntimeError("ExpressionCriticLoss.prepare(datamodule) must run before the loss is used")
+        critic = self._critic[0].to(images01.device)
+        return F.cross_entropy(critic(images01), target_expr)

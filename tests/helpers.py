@@ -1,0 +1,16 @@
+"""Test-only components instantiated from configs (`loss._target_=helpers.NaNAfterLoss`)."""
+import torch
+from torch import nn
+
+
+class NaNAfterLoss(nn.Module):
+    """L1 that turns NaN from call number `after` on (a divergence injected into a real run)."""
+
+    def __init__(self, after: int = 3):
+        super().__init__()
+        self.after, self.calls = after, 0
+
+    def forward(self, output, target):
+        self.calls += 1
+        loss = (output - target).abs().mean()
+        return loss * float("nan") if self.calls > self.after else loss

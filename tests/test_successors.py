@@ -1,0 +1,109 @@
+"""Issue 7's components: eye alignment, U-Net / StarGAN / PatchGAN nets, GAN options, masks, EMA."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from expr_gan.data.align import align_to
+from expr_gan.data.faces import render_face, sample_capture, sample_identity
+from expr_gan.nets.patchgan import MultiScaleDiscriminator, PatchDiscriminator
+from expr_gan.nets.stargan import StarGANDiscriminator, StarGANGenerator
+from expr_gan.nets.unet import UNetGenerator
+from expr_gan.train import train
+from test_families import SHORT
+
+
+def count(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_eye_alignment_undoes_the_capture_pose():
+    ident = sample_identity(0, 3)
+    straight, eyes_straight = render_face(ident, "neutral", sample_capture(0, 3, 0, 0, "none"), 64)
+    posed, eyes_posed = render_face(ident, "neutral", sample_capture(0, 3, 0, 7, "independent"), 64)
+    to_t = lambda a: torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255
+    aligned = align_to(to_t(posed), torch.from_numpy(eyes_straight)[None], torch.from_numpy(eyes_posed)[None])
+    inner = (slice(None), slice(None), slice(12, 52), slice(12, 52))
+    before = (to_t(posed) - to_t(straight))[inner].abs().mean()
+    after = (aligned - to_t(straight))[inner].abs().mean()
+    assert after < 0.5 * before and after < 0.04
+    unknown = torch.full((1, 2, 2), float("nan"))
+    assert torch.equal(align_to(to_t(posed), unknown, unknown), to_t(posed))
+
+
+def test_datamodule_aligned_targets(tmp_path):
+    from expr_gan.data.datamodule import FacePairsDataModule
+    from expr_gan.data.synthetic import SyntheticFaces
+    dm = FacePairsDataModule(SyntheticFaces(num_identities=6, size=32), size=32, cache_dir=tmp_path,
+                             align_targets=True, flip=True, split_fractions=(0.5, 0.25, 0.25))
+    dm.setup()
+    batch = next(iter(dm.train_dataloader()))
+    raw = (batch["source"] - batch["target"]).abs().mean()
+    aligned = (batch["source"] - batch["target_aligned"]).abs().mean()
+    assert aligned < raw
+
+
+def test_stargan_reference_parameter_counts():
+    assert round(count(StarGANGenerator(image_size=128, width=64, num_blocks=6)) / 1e6, 2) == 8.43
+    assert round(count(StarGANDiscriminator(image_size=128, width=64)) / 1e6, 1) == 44.8
+
+
+def test_attention_mask_generators_copy_where_the_mask_is_one():
+    for net in (UNetGenerator(image_size=32, width=8, mask=True), StarGANGenerator(image_size=32, width=8, num_blocks=1, mask=True)):
+        x, c = torch.randn(2, 3, 32, 32), torch.eye(6)[:2]
+        out, mask = net.forward_with_mask(x, c)
+        assert out.shape == x.shape and mask.shape == (2, 1, 32, 32) and ((mask >= 0) & (mask <= 1)).all()
+        nn.init.constant_(net.out.conv.bias[-1:], 50.0)  # mask -> 1: the output is the input
+        nn.init.zeros_(net.out.conv.weight)
+        assert torch.allclose(net(x, c), x, atol=1e-5)
+
+
+def test_patch_discriminators():
+    x, s, c = torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64), torch.eye(6)[:2]
+    logits, cls = PatchDiscriminator(width=8, cond_label="projection", num_classes=6, spectral=True)(x, s, c)
+    assert logits.shape == (2, 36) and cls.shape == (2, 6)
+    d = PatchDiscriminator(width=8, cond_source=False, cond_label="projection", norm="none")
+    assert not torch.allclose(d(x, None, c)[0], d(x, None, torch.eye(6)[2:4])[0])  # the label matters
+    single_half = PatchDiscriminator(width=8)(x[..., ::2, ::2], s[..., ::2, ::2], c)[0].shape[1]
+    logits, _ = MultiScaleDiscriminator(num_scales=2, width=8)(x, s, c)
+    assert logits.shape == (2, 36 + single_half)
+    assert any("parametrizations" in n for n, _ in PatchDiscriminator(width=8, spectral=True).named_parameters())
+
+
+@pytest.mark.parametrize("mode", ["bce", "lsgan", "hinge", "wgan"])
+def test_every_adversarial_loss_trains(make_cfg, mode):
+    metrics = train(make_cfg("model=dcgan", f"model.gan_loss.mode={mode}", *SHORT))
+    assert np.isfinite(metrics["train/D/loss_real"]) and np.isfinite(metrics["train/G/loss_adv"])
+    assert ("train/D/loss_gp" in metrics) == (mode == "wgan")
+
+
+def test_successor_losses_are_logged(make_cfg):
+    metrics = train(make_cfg("experiment=ganimation_cpu", "debug=tiny", *SHORT, "model.g_every_n_batches=1"))
+    for key in ("train/G/loss_cyc", "train/G/loss_cls", "train/G/loss_mask", "train/G/loss_tv", "train/D/loss_cls", "train/D/loss_gp"):
+        assert key in metrics, key
+
+
+def test_mask_rows_in_the_grid_and_ema(make_cfg):
+    from pathlib import Path
+    from PIL import Image
+    from expr_gan.checkpoint import build_module, load_checkpoint
+    cfg = make_cfg("experiment=ours_cpu", "debug=tiny", "trainer.max_epochs=1", "logger=none",
+                   "data.num_samples=1", "callbacks.eval_metrics=null")
+    train(cfg)
+    grid = Image.open(Path(cfg.paths.output_dir) / "samples" / "epoch_0000.png")
+    assert grid.size == (7 * 34 + 2, 3 * 34 + 2)  # output row, mask row, truth row
+    module = build_module(load_checkpoint(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"))
+    live = dict(module.generator.named_parameters())
+    assert any(not torch.equal(p, live[n]) for n, p in module.generator_ema.named_parameters())
+
+
+def test_g_every_n_batches(make_cfg):
+    from test_families import StepRecorder
+    import hydra.utils
+    cfg = make_cfg("model=dcgan", "model.g_every_n_batches=3", "callbacks=none", "logger=none", "trainer.max_epochs=1",
+                   "+trainer.limit_train_batches=7", "+trainer.limit_val_batches=0")
+    recorder = StepRecorder()
+    dm = hydra.utils.instantiate(cfg.data, pixels=hydra.utils.instantiate(cfg.pixels))
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=[recorder], logger=False, enable_progress_bar=False)
+    trainer.fit(hydra.utils.instantiate(cfg.model), datamodule=dm)
+    assert recorder.steps == {"D": 7, "G": 3}  # batches 0, 3, 6
