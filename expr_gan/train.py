@@ -66,14 +66,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics = scalars()
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and trainer.strategy.root_device.type == "cuda" \
         else f"{platform.machine()} CPU x{torch.get_num_threads()} threads"
-    atomic_write_text(out_dir / "run_info.json", json.dumps({
-        "name": cfg.get("task_name"), "fit_seconds": round(time.perf_counter() - started, 1), "hardware": device,
-        "epochs": trainer.current_epoch, "batches": trainer.fit_loop.total_batch_idx + 1}, indent=2))
-    if cfg.get("run_test"):
+    fit_seconds = round(time.perf_counter() - started, 1)
+    if cfg.get("run_test"):  # on every rank (collective under DDP)
         trainer.test(model, datamodule=datamodule)
         metrics.update(scalars())  # test/... keys; the fit metrics are kept
+    if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
+        return metrics
+    atomic_write_text(out_dir / "run_info.json", json.dumps({
+        "name": cfg.get("task_name"), "fit_seconds": fit_seconds, "hardware": device,
+        "epochs": trainer.current_epoch, "batches": trainer.fit_loop.total_batch_idx + 1}, indent=2))
     for lg in loggers:  # the TensorBoard HPARAMS tab: this run's knobs next to its final metrics
-        if hasattr(lg, "log_hyperparams") and trainer.is_global_zero:
+        if hasattr(lg, "log_hyperparams"):
             lg.log_hyperparams(hparams(cfg), {k: v for k, v in metrics.items() if k.startswith("val/")})
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
     log.info("finished; run dir: %s", out_dir)

@@ -82,3 +82,19 @@ def test_ablation_experiments_are_multiruns():
         for values in cfg.hydra.sweeper.params.values():
             count *= len(str(values).split(","))
         assert count == jobs
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_train_the_gan(tmp_path, cache_dir):
+    """trainer=ddp as 2 gloo processes on the CPU: the cGAN's unused-parameter problem is handled,
+    both ranks train, rank 0 alone writes grids and files into the one run dir."""
+    run = tmp_path / "run"
+    result = run_cli("expr_gan.train", "model=dcgan", "debug=tiny", "trainer=ddp", "trainer.accelerator=cpu",
+                     "trainer.devices=2", "print_config=false", f"hydra.run.dir={run}", cwd=REPO, timeout=900,
+                     env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "MEMBER: 2/2" in result.stdout + result.stderr
+    assert sorted(p.name for p in (run / "samples").glob("*.png")) == ["epoch_0000.png", "epoch_0001.png"]
+    ckpt = __import__("torch").load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert any(k.startswith("discriminator.") for k in ckpt["state_dict"]) and ckpt["epoch"] == 1
+    assert (run / "metrics.json").is_file() and [p.name for p in tmp_path.iterdir()] == ["run"]

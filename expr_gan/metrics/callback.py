@@ -26,12 +26,12 @@ class EvalMetrics(pl.Callback):
         self.pairs = dm.val_pairs[order[: self.max_pairs]]
 
     def on_fit_start(self, trainer, pl_module) -> None:
-        if trainer.datamodule is not None and self.evaluator is None:
+        if trainer.is_global_zero and trainer.datamodule is not None and self.evaluator is None:
             self._setup(trainer.datamodule)  # here, not in validation: referees may need training
 
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking or trainer.datamodule is None:
-            return
+        if trainer.sanity_checking or trainer.datamodule is None or not trainer.is_global_zero:
+            return  # rank 0 evaluates; the other ranks of a DDP run skip
         if (trainer.current_epoch + 1) % self.every_n_epochs and not trainer.fast_dev_run:
             last = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
             if not last:
@@ -44,5 +44,5 @@ class EvalMetrics(pl.Callback):
                                           max_sources=self.max_sources, device=pl_module.device)
         pl_module.train(was_training)
         for key in ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity"):
-            pl_module.log(f"val/{key}", metrics[key], sync_dist=False)
-        pl_module.log("val/judge_real_acc", self.evaluator.judge_real_acc)
+            pl_module.log(f"val/{key}", metrics[key], rank_zero_only=True)
+        pl_module.log("val/judge_real_acc", self.evaluator.judge_real_acc, rank_zero_only=True)

@@ -38,6 +38,15 @@ class Scan:
         self.skipped.append({"file": str(path), "reason": reason})
 
 
+def parse_or_skip(scan: Scan, path: Path, parse):
+    """`parse(path.stem)`, or None after recording why the file name does not parse."""
+    try:
+        return parse(path.stem)
+    except ValueError as err:
+        scan.skip(path, f"file name does not parse: {err}")
+        return None
+
+
 def image_files(folder: Path) -> list[Path]:
     """Image files directly in `folder`, any letter case of the usual suffixes, sorted."""
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

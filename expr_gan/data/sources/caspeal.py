@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from expr_gan.data.sources.base import IMAGE_SUFFIXES, FileSource, Record, Scan, image_files
+from expr_gan.data.sources.base import IMAGE_SUFFIXES, FileSource, Record, Scan, image_files, parse_or_skip
 
 FIELDS = ("gender_age", "subject", "lighting", "pose", "expression", "accessory", "distance", "session",
           "background", "m", "release", "s")
@@ -97,10 +97,8 @@ class CASPEALSource(FileSource):
                 continue
             eyes = read_eye_file(folder) if self.use_eyes else {}
             for path in image_files(folder):
-                try:
-                    fields = parse_name(path.stem)
-                except ValueError as err:
-                    scan.skip(path, f"file name does not parse: {err}")
+                fields = parse_or_skip(scan, path, parse_name)
+                if fields is None:
                     continue
                 code = fields["expression"][1]
                 if kind == "normal" and code != "N":

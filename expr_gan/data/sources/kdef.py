@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from expr_gan.data.sources.base import FileSource, Record, Scan, image_files
+from expr_gan.data.sources.base import FileSource, Record, Scan, image_files, parse_or_skip
 
 CODES = {"AF": "afraid", "AN": "angry", "DI": "disgusted", "HA": "happy", "NE": "neutral", "SA": "sad", "SU": "surprised"}
 PATTERN = re.compile(r"^([AB])([FM])(\d\d)(AF|AN|DI|HA|NE|SA|SU)(S|HL|HR|FL|FR)$", re.IGNORECASE)
@@ -41,12 +41,8 @@ class KDEFSource(FileSource):
             raise ValueError(f"data.root={self.root} has no person folders; expected {self.layout()}")
         for folder in folders:
             for path in image_files(folder):
-                try:
-                    f = parse_name(path.stem)
-                except ValueError as err:
-                    scan.skip(path, f"file name does not parse: {err}")
-                    continue
-                if f["angle"] != self.angle or f["session"] not in self.sessions:
+                f = parse_or_skip(scan, path, parse_name)
+                if f is None or f["angle"] != self.angle or f["session"] not in self.sessions:
                     continue
                 scan.records.append(Record(path, f["gender"] + f["id"], f["expression"], f))
         return scan

@@ -1,7 +1,7 @@
 """RaFD: `Rafd{camera}_{id}_{ethnicity}_{gender}_{emotion}_{gaze}.jpg`; frontal camera 090, frontal gaze by default."""
 from __future__ import annotations
 
-from expr_gan.data.sources.base import FileSource, Record, Scan, image_files
+from expr_gan.data.sources.base import FileSource, Record, Scan, image_files, parse_or_skip
 
 EMOTIONS = ("angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")
 
@@ -37,12 +37,8 @@ class RaFDSource(FileSource):
         folders = [self.root] + sorted(p for p in self.root.iterdir() if p.is_dir())
         for folder in folders:
             for path in image_files(folder):
-                try:
-                    f = parse_name(path.stem)
-                except ValueError as err:
-                    scan.skip(path, f"file name does not parse: {err}")
-                    continue
-                if f["camera"] != self.camera.zfill(3) or f["gaze"] != self.gaze:
+                f = parse_or_skip(scan, path, parse_name)
+                if f is None or f["camera"] != self.camera.zfill(3) or f["gaze"] != self.gaze:
                     continue
                 scan.records.append(Record(path, f["id"], f["emotion"], f))
         return scan
