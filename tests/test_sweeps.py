@@ -96,5 +96,5 @@ def test_ddp_two_cpu_processes_train_the_gan(tmp_path, cache_dir):
     assert "MEMBER: 2/2" in result.stdout + result.stderr
     assert sorted(p.name for p in (run / "samples").glob("*.png")) == ["epoch_0000.png", "epoch_0001.png"]
     ckpt = __import__("torch").load(run / "checkpoints" / "last.ckpt", weights_only=True)
-    assert any(k.startswith("discriminator.") for k in ckpt["state_dict"]) and ckpt["epoch"] == 1
+    assert any(k.startswith("discriminator.") for k in ckpt["state_dict"]) and ckpt["global_step"] > 0
     assert (run / "metrics.json").is_file() and [p.name for p in tmp_path.iterdir()] == ["run"]
