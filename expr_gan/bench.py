@@ -40,21 +40,22 @@ def plain_step(module, batch: dict, optimizers: list) -> None:
     from expr_gan.modules.dcgan import ConditionalGANModule
     from expr_gan.modules.generation import GenerationModule
     from expr_gan.modules.joint import JointModule
+    from torch import nn
 
     if isinstance(module, ConditionalGANModule):
         opt_g, opt_d = optimizers
-        module.generator.requires_grad_(False)
-        module.discriminator.requires_grad_(True)
-        for _ in range(module.d_steps):
-            opt_d.zero_grad(set_to_none=True)
-            sum(module.discriminator_losses(batch).values()).backward()
-            opt_d.step()
-        module.generator.requires_grad_(True)
-        module.discriminator.requires_grad_(False)
-        for _ in range(module.g_steps):
-            opt_g.zero_grad(set_to_none=True)
-            sum(module.generator_losses(batch).values()).backward()
-            opt_g.step()
+
+        def phase(train: nn.Module, frozen: nn.Module, opt, losses, steps: int) -> None:
+            train.requires_grad_(True)
+            frozen.requires_grad_(False)  # as a careful user would: no gradients for the other net
+            for _ in range(steps):
+                opt.zero_grad(set_to_none=True)
+                sum(losses(batch).values()).backward()
+                opt.step()
+
+        for _ in range(module.iters_per_batch):
+            phase(module.discriminator, module.generator, opt_d, module.discriminator_losses, module.d_steps)
+            phase(module.generator, module.discriminator, opt_g, module.generator_losses, module.g_steps)
             if module.generator_ema is not None:
                 module._update_ema()
         module.discriminator.requires_grad_(True)
