@@ -30,6 +30,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from expr_gan.callbacks import AtomicCheckpointIO, ConfigInCheckpoint
     from expr_gan.checkpoint import load_checkpoint
     from expr_gan.io import atomic_write_text
+    from expr_gan.resume import ExactResume
 
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -44,7 +45,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if model.on_nonfinite not in ("stop", "skip"):
         raise ValueError(f"on_nonfinite={model.on_nonfinite!r}: expected stop or skip")
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
-    callbacks.append(ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)))
+    callbacks += [ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)), ExactResume()]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None and "_target_" in lg]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()])
     ckpt_path = cfg.get("ckpt_path")

@@ -11,6 +11,7 @@ from expr_gan.data.align import align_to
 from expr_gan.data.faceset import FaceSet
 from expr_gan.data.pairs import make_pairs, split_pairs
 from expr_gan.data.pixels import PixelRange
+from expr_gan.data.sampler import EpochSampler
 
 log = logging.getLogger(__name__)
 
@@ -24,23 +25,25 @@ class PairDataset(Dataset):
     """(source, target expression, target) pairs over in-memory uint8 images.
 
     Whole batches are gathered with one tensor index (`__getitems__`), so no per-sample work or
-    file decoding happens during training.
+    file decoding happens during training. Items are pair indices, or `(index, flip)` tuples from
+    the training sampler (which owns the random choices, see data/sampler.py).
     """
 
-    def __init__(self, faces: FaceSet, pairs: torch.Tensor, pixels: PixelRange, flip: bool = False,
-                 align_targets: bool = False):
-        self.faces, self.pairs, self.pixels, self.flip = faces, pairs, pixels, flip
+    def __init__(self, faces: FaceSet, pairs: torch.Tensor, pixels: PixelRange, align_targets: bool = False):
+        self.faces, self.pairs, self.pixels = faces, pairs, pixels
         self.align_targets = align_targets
 
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitems__(self, indices: list[int]) -> dict:
+    def __getitems__(self, items: list) -> dict:
+        flipped = bool(items) and isinstance(items[0], (tuple, list))
+        indices = [item[0] for item in items] if flipped else items
         pairs = self.pairs[torch.as_tensor(indices)]
         src, tgt = pairs[:, 0], pairs[:, 1]
         source, target = self.faces.images[src], self.faces.images[tgt]
-        if self.flip:  # one coin per pair: source and target flip together
-            coin = torch.rand(len(pairs)) < 0.5
+        if flipped:  # one coin per pair: source and target flip together
+            coin = torch.tensor([bool(item[1]) for item in items])
             source = torch.where(coin[:, None, None, None], source.flip(-1), source)
             target = torch.where(coin[:, None, None, None], target.flip(-1), target)
         target_expr = self.faces.expression[tgt]
@@ -50,7 +53,7 @@ class PairDataset(Dataset):
                  "identity": self.faces.identity[src]}
         if self.align_targets:  # the target warped into the source's pose by the eyes (see data/align.py)
             eyes_s, eyes_t = self.faces.eyes[src].clone(), self.faces.eyes[tgt].clone()
-            if self.flip:  # flipped images: mirror x and swap which eye is which
+            if flipped:  # flipped images: mirror x and swap which eye is which
                 for eyes in (eyes_s, eyes_t):
                     eyes[coin, :, 0] = source.shape[-1] - eyes[coin, :, 0]
                     eyes[coin] = eyes[coin].flip(1)
@@ -106,6 +109,8 @@ class FacePairsDataModule(pl.LightningDataModule):
                              "need more identities or different data.split_fractions")
         train_images = torch.unique(self.train_pairs.flatten())
         self.pixels.fit(faces.images[train_images])
+        # one sampler for the whole fit: checkpoints record its position (expr_gan/resume.py)
+        self.train_sampler = EpochSampler(len(self.train_pairs), self.seed, self.flip)
         self.faces = faces
         log.info("data: %d images, pairs train/val/test = %d/%d/%d", len(faces), len(self.train_pairs),
                  len(self.val_pairs), len(self.test_pairs))
@@ -120,19 +125,25 @@ class FacePairsDataModule(pl.LightningDataModule):
         """Names of the expression classes, in one-hot order."""
         return self.source.expression_names
 
-    def _loader(self, pairs: torch.Tensor, shuffle: bool, flip: bool) -> DataLoader:
-        return DataLoader(PairDataset(self.faces, pairs, self.pixels, flip, self.align_targets), batch_size=self.batch_size,
-                          shuffle=shuffle, num_workers=self.num_workers, collate_fn=_already_batched,
-                          persistent_workers=self.num_workers > 0, drop_last=False)
+    def _loader(self, pairs: torch.Tensor, sampler: EpochSampler | None = None) -> DataLoader:
+        # its own generator: starting an epoch's iterator draws a worker seed, which must not move
+        # the global RNG that training steps draw from (exact resume, see expr_gan/resume.py)
+        return DataLoader(PairDataset(self.faces, pairs, self.pixels, self.align_targets), batch_size=self.batch_size,
+                          sampler=sampler, num_workers=self.num_workers, collate_fn=_already_batched,
+                          persistent_workers=self.num_workers > 0, drop_last=False,
+                          generator=torch.Generator().manual_seed(self.seed))
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_pairs, shuffle=True, flip=self.flip)
+        """Shuffled training pairs in a resumable, seeded order (`self.train_sampler`)."""
+        return self._loader(self.train_pairs, self.train_sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_pairs, shuffle=False, flip=False)
+        """Validation pairs in a fixed order, unflipped."""
+        return self._loader(self.val_pairs)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_pairs if len(self.test_pairs) else self.val_pairs, shuffle=False, flip=False)
+        """Test pairs (validation pairs when the split has none) in a fixed order, unflipped."""
+        return self._loader(self.test_pairs if len(self.test_pairs) else self.val_pairs)
 
     def sample_batch(self) -> dict:
         """Fixed, seeded validation people for sample grids.
