@@ -24,7 +24,7 @@ test: ## fast test tier (everything not marked slow)
 test-all: ## every test, slow ones included
 	$(BIN)/python -m pytest -q
 
-bench: ## our training step vs a plain PyTorch loop (ARGS="device=cuda size=128 batch=64 precision=bf16-mixed")
+bench: ## our training step vs a plain PyTorch loop (ARGS="device=cuda size=128 batch=64 precision=bf16-mixed channels_last=1 compile=1")
 	$(BIN)/python -m expr_gan.bench $(ARGS)
 
 tensorboard: ## TensorBoard over every run and sweep in outputs/

@@ -1,13 +1,18 @@
 """`python -m expr_gan.bench` (`make bench`): our training step inside the Trainer vs a plain PyTorch loop.
 
-For each case the SAME module (networks, losses, optimizers) and the SAME DataLoader are timed two
-ways, alternating after a warm-up: (a) `Trainer.fit` with our LightningModule, (b) a hand-written
-loop calling the networks and losses directly. Reports images/s (median and spread over repeats),
-the ratio ours/plain, the share of step time spent waiting for data, peak memory, and the wall
-time of `python -m expr_gan.train --help`; writes bench.json.
+For each case ONE module (networks, losses) and ONE DataLoader are trained two ways, interleaved:
+(a) `Trainer.fit` with our LightningModule, and (b) after every `chunk` of its batches, `chunk`
+steps of a hand-written loop over the same networks and losses (its own optimizers, a second
+iterator of the same DataLoader), as a user would write without Lightning. Interleaving in short
+chunks puts both sides on the same moment of a shared machine, whose speed drifts by several
+percent over seconds. Reports images/s (medians over chunks), the ratio ours/plain (median of the
+per-chunk ratios, with quartiles), the share of our step time spent assembling batches (data
+wait: with num_workers=0 training waits for all of it), peak memory, and the wall time of
+`python -m expr_gan.train --help`; writes bench.json.
 
-Options: device=cpu|cuda size=32 batch=16 precision=32-true steps=30 warmup=5 repeats=3 width=16
-cases=generation,refinement,joint,dcgan,pix2pix,stargan,ours out=DIR
+Options: device=cpu|cuda size=32 batch=32 (data.batch_size's default) precision=32-true steps=100
+chunk=5 warmup=5 width=16 channels_last=0|1 compile=0|1 (expr_gan/speed.py, both sides share the
+compiled networks) cases=generation,refinement,joint,dcgan,pix2pix,stargan,ours out=DIR
 """
 from __future__ import annotations
 
@@ -24,8 +29,8 @@ CASES = {  # name -> overrides selecting it
     "joint": ["model=joint"], "dcgan": ["model=dcgan"], "pix2pix": ["experiment=pix2pix_cpu"],
     "stargan": ["experiment=stargan_cpu", "model.g_every_n_batches=1"], "ours": ["experiment=ours_cpu"],
 }
-USAGE = "usage: python -m expr_gan.bench [device=cpu|cuda] [size=32] [batch=16] [precision=32-true] [steps=30] " \
-        "[warmup=5] [repeats=3] [width=16] [cases=a,b] [out=DIR]"
+USAGE = "usage: python -m expr_gan.bench [device=cpu|cuda] [size=32] [batch=32] [precision=32-true] [steps=100] " \
+        "[chunk=5] [warmup=5] [width=16] [channels_last=0|1] [compile=0|1] [cases=a,b] [out=DIR]"
 
 
 def _sync(device: str) -> None:
@@ -73,38 +78,107 @@ def plain_step(module, batch: dict, optimizers: list) -> None:
     opt.step()
 
 
-def _timer_callback(warmup: int, device: str):
+
+class _DataClock:
+    """Seconds spent assembling batches (PairDataset.__getitems__, the whole data path with
+    num_workers=0) while `counting`."""
+
+    def __init__(self):
+        self.seconds, self.counting = 0.0, False
+
+    def __enter__(self):
+        from expr_gan.data.datamodule import PairDataset
+
+        self._original = original = PairDataset.__getitems__
+        clock = self
+
+        def timed(dataset, items):
+            start = time.perf_counter()
+            try:
+                return original(dataset, items)
+            finally:
+                if clock.counting:
+                    clock.seconds += time.perf_counter() - start
+
+        PairDataset.__getitems__ = timed
+        return self
+
+    def __exit__(self, *exc):
+        from expr_gan.data.datamodule import PairDataset
+
+        PairDataset.__getitems__ = self._original
+
+
+class _PlainLoop:
+    """The hand-written loop: the module's own networks and losses, its own fresh optimizers, a
+    second iterator over the same DataLoader; `run(n)` times n steps (fetch + step each)."""
+
+    def __init__(self, module, dm, opts: dict):
+        import torch
+
+        self.module, self.device, self.loader, self.batches = module, opts["device"], dm.train_dataloader(), iter(())
+        optimizers = module.configure_optimizers()
+        self.optimizers = list(optimizers[0]) if isinstance(optimizers, tuple) else (
+            list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers])
+        self.autocast = torch.autocast(device_type="cuda" if self.device.startswith("cuda") else "cpu",
+                                       dtype=torch.bfloat16, enabled=opts["precision"].startswith("bf16"))
+
+    def _next(self) -> dict:
+        try:
+            return next(self.batches)
+        except StopIteration:  # a new epoch
+            self.batches = iter(self.loader)
+            return next(self.batches)
+
+    def run(self, steps: int) -> float:
+        """Seconds for `steps` plain steps, synchronised at both ends."""
+        from expr_gan.speed import to_channels_last
+
+        _sync(self.device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            batch = {k: v.to(self.device, non_blocking=True) for k, v in self._next().items()}
+            if self.module.channels_last:  # as the module's on_after_batch_transfer does
+                batch = to_channels_last(batch)
+            with self.autocast:
+                plain_step(self.module, batch, self.optimizers)
+        _sync(self.device)
+        return time.perf_counter() - start
+
+
+def _interleaved(warmup: int, chunk: int, chunks: int, plain: _PlainLoop, clock: _DataClock, device: str):
+    """A callback that, after `warmup` batches, times the Trainer `chunk` batches at a time and runs
+    `chunk` plain steps after each such chunk."""
     import pytorch_lightning as pl
 
-    class Timer(pl.Callback):
-        """Times batches after `warmup`, and the gaps between them (waiting for data)."""
-
+    class Interleave(pl.Callback):
         def __init__(self):
-            self.start = self.end = None
-            self.wait = 0.0
-            self.last_end = None
+            self.ours, self.plain, self.mark = [], [], None
 
         def on_train_batch_start(self, trainer, module, batch, batch_idx):
-            now = time.perf_counter()
-            if batch_idx == warmup:
+            if trainer.fit_loop.total_batch_idx == warmup:  # counted across epochs
                 _sync(device)
-                self.start = time.perf_counter()
-            elif batch_idx > warmup and self.last_end is not None:
-                self.wait += now - self.last_end
+                self.mark = time.perf_counter()
+                clock.counting = True
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            if batch_idx >= warmup:
-                self.last_end = time.perf_counter()
-
-        def on_train_end(self, trainer, module):
+            done = trainer.fit_loop.total_batch_idx + 1 - warmup
+            if done <= 0 or done % chunk:
+                return
             _sync(device)
-            self.end = time.perf_counter()
+            self.ours.append(time.perf_counter() - self.mark)  # the chunk's steps with their fetches and hooks
+            clock.counting = False
+            self.plain.append(plain.run(chunk))
+            clock.counting = True
+            if len(self.ours) == chunks + 1:  # each side's first chunk is a further warm-up
+                trainer.should_stop = True
+            self.mark = time.perf_counter()
 
-    return Timer()
+    return Interleave()
 
 
 def run_case(name: str, opts: dict) -> dict:
-    """Time one case both ways, alternating; returns a bench record."""
+    """Time one case both ways, interleaved chunk by chunk; returns a bench record."""
     import pytorch_lightning as pl
     import torch
     from hydra import compose, initialize_config_dir
@@ -113,7 +187,7 @@ def run_case(name: str, opts: dict) -> dict:
 
     from expr_gan.config import config_dir
 
-    device, steps, warmup, repeats = opts["device"], int(opts["steps"]), int(opts["warmup"]), int(opts["repeats"])
+    device, steps, warmup, chunk = opts["device"], int(opts["steps"]), int(opts["warmup"]), int(opts["chunk"])
     batch, size = int(opts["batch"]), int(opts["size"])
     overrides = CASES[name] + [f"data.size={size}", f"data.batch_size={batch}", f"net_width={opts['width']}",
                                "data.num_identities=60", "callbacks=none", "logger=none", "data.num_workers=0"]
@@ -124,49 +198,31 @@ def run_case(name: str, opts: dict) -> dict:
     torch.manual_seed(0)
     dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     dm.setup()
-    module = instantiate(cfg.model).to(device)
+    from expr_gan.speed import apply_speed
+
+    module = apply_speed(instantiate(cfg.model).to(device), channels_last=opts["channels_last"] == "1",
+                         compile=opts["compile"] == "1", cudnn_benchmark=device.startswith("cuda"))
     if device.startswith("cuda"):
-        torch.backends.cudnn.benchmark = True
-    total = warmup + steps
-    ours, plain, waits, peaks = [], [], [], []
-    for _ in range(repeats):
-        # (a) ours: the Trainer with our LightningModule
-        timer = _timer_callback(warmup, device)
-        trainer = pl.Trainer(accelerator="gpu" if device.startswith("cuda") else "cpu", devices=1, max_epochs=1,
-                             limit_train_batches=total, limit_val_batches=0, logger=False, enable_checkpointing=False,
-                             enable_progress_bar=False, enable_model_summary=False, precision=opts["precision"],
-                             callbacks=[timer], num_sanity_val_steps=0)
-        if device.startswith("cuda"):
-            torch.cuda.reset_peak_memory_stats()
+        torch.cuda.reset_peak_memory_stats()
+    chunks = max(2, steps // chunk)
+    plain = _PlainLoop(module, dm, opts)
+    with _DataClock() as clock:
+        timer = _interleaved(warmup, chunk, chunks, plain, clock, device)
+        trainer = pl.Trainer(accelerator="gpu" if device.startswith("cuda") else "cpu", devices=1, max_epochs=-1,
+                             limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False, precision=opts["precision"], callbacks=[timer],
+                             num_sanity_val_steps=0)
         trainer.fit(module, datamodule=dm)
-        ours.append(batch * steps / (timer.end - timer.start))
-        waits.append(timer.wait / (timer.end - timer.start))
-        if device.startswith("cuda"):
-            peaks.append(torch.cuda.max_memory_allocated() / 2**20)
-        # (b) plain: the same module's networks, losses and optimizers, the same DataLoader
-        module.to(device).train()
-        optimizers = module.configure_optimizers()
-        optimizers = list(optimizers[0]) if isinstance(optimizers, tuple) else (
-            list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers])
-        autocast = torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
-                                  enabled=opts["precision"].startswith("bf16"))
-        for i, b in enumerate(dm.train_dataloader()):
-            if i == total:
-                break
-            if i == warmup:
-                _sync(device)
-                start = time.perf_counter()
-            b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
-            with autocast:
-                plain_step(module, b, optimizers)
-        _sync(device)
-        plain.append(batch * steps / (time.perf_counter() - start))
-    record = {"case": name, "device": device, "size": size, "batch": batch, "precision": opts["precision"],
-              "repeats": repeats, "steps": steps, "ours_img_s": statistics.median(ours), "plain_img_s": statistics.median(plain),
-              "ours_spread": [min(ours), max(ours)], "plain_spread": [min(plain), max(plain)],
-              "data_wait_share": statistics.median(waits), "peak_mem_mb": max(peaks) if peaks else _rss_mb()}
-    record["ratio"] = record["ours_img_s"] / record["plain_img_s"]
-    return record
+    ours_s, plain_s = timer.ours[1:], timer.plain[1:]
+    ratios = [p / o for o, p in zip(ours_s, plain_s)]  # per chunk: plain seconds / our seconds
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return {"case": name, "device": device, "size": size, "batch": batch, "precision": opts["precision"],
+            "channels_last": opts["channels_last"] == "1", "compile": opts["compile"] == "1",
+            "chunks": len(ratios), "chunk_steps": chunk, "ours_img_s": batch * chunk / statistics.median(ours_s),
+            "plain_img_s": batch * chunk / statistics.median(plain_s), "ratio": statistics.median(ratios),
+            "ratio_quartiles": [q1, q3], "ratio_spread": [min(ratios), max(ratios)], "chunk_ratios": ratios,
+            "data_wait_share": clock.seconds / sum(timer.ours),
+            "peak_mem_mb": torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else _rss_mb()}
 
 
 def _rss_mb() -> float:
@@ -190,10 +246,11 @@ def main(argv: list[str]) -> int:
     from expr_gan.cli import parse_args
     from expr_gan.io import atomic_write_text
 
-    known = {"device", "size", "batch", "precision", "steps", "warmup", "repeats", "width", "cases", "out"}
+    known = {"device", "size", "batch", "precision", "steps", "warmup", "chunk", "width", "cases", "out",
+             "channels_last", "compile"}
     opts, _ = parse_args(argv, known, set(), USAGE)
-    opts = {"device": "cpu", "size": "32", "batch": "16", "precision": "32-true", "steps": "30", "warmup": "5",
-            "repeats": "3", "width": "16", "cases": ",".join(CASES), **opts}
+    opts = {"device": "cpu", "size": "32", "batch": "32", "precision": "32-true", "steps": "100", "warmup": "5",
+            "chunk": "5", "width": "16", "channels_last": "0", "compile": "0", "cases": ",".join(CASES), **opts}
     names = opts["cases"].split(",")
     unknown = [n for n in names if n not in CASES]
     if unknown:
@@ -204,11 +261,14 @@ def main(argv: list[str]) -> int:
     startup = help_time()
     machine = f"{platform.node()} {platform.machine()} {platform.processor() or ''}".strip()
     lines = [f"{time.strftime('%Y-%m-%d')} on {machine}, device {opts['device']}, {opts['size']} px, batch {opts['batch']}, "
-             f"precision {opts['precision']}, {opts['repeats']} repeats of {opts['steps']} steps",
-             "| case | ours img/s | plain img/s | ours/plain | data wait | peak MB |", "|---|---:|---:|---:|---:|---:|"]
+             f"precision {opts['precision']}, channels_last {opts['channels_last']}, compile {opts['compile']}, "
+             f"{opts['steps']} steps a side, interleaved in chunks of {opts['chunk']}",
+             "| case | ours img/s | plain img/s | ours/plain | quartiles | data wait | peak MB |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for r in records:
+        q1, q3 = r["ratio_quartiles"]
         lines.append(f"| {r['case']} | {r['ours_img_s']:.1f} | {r['plain_img_s']:.1f} | {r['ratio']:.3f} | "
-                     f"{100 * r['data_wait_share']:.2f}% | {r['peak_mem_mb']:.0f} |")
+                     f"{q1:.2f}-{q3:.2f} | {100 * r['data_wait_share']:.2f}% | {r['peak_mem_mb']:.0f} |")
     lines.append(f"`python -m expr_gan.train --help`: {startup:.2f} s")
     out = Path(opts.get("out") or f"outputs/bench/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     atomic_write_text(out / "bench.json", json.dumps({"records": records, "help_seconds": startup, "machine": machine,

@@ -46,6 +46,8 @@ class BatchBudget(pl.Callback):
     def __init__(self, max_batches: int | None = None):
         self.max_batches = max_batches
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        # set as the last batch starts (it still runs): its step then sees should_stop and logs its
+        # loss terms, so the run's final train/ values are this batch's (modules/base.py log_terms)
         if self.max_batches is not None and trainer.fit_loop.total_batch_idx + 1 >= self.max_batches:
             trainer.should_stop = True

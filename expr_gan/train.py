@@ -31,6 +31,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from expr_gan.checkpoint import load_checkpoint
     from expr_gan.io import atomic_write_text
     from expr_gan.resume import ExactResume
+    from expr_gan.speed import apply_speed
 
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -40,7 +41,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     torch.set_float32_matmul_precision("high")
 
     datamodule = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
-    model = instantiate(cfg.model)
+    model = apply_speed(instantiate(cfg.model), **(cfg.get("speed") or {}))
     model.on_nonfinite = cfg.get("on_nonfinite", "stop")
     if model.on_nonfinite not in ("stop", "skip"):
         raise ValueError(f"on_nonfinite={model.on_nonfinite!r}: expected stop or skip")
@@ -59,11 +60,15 @@ def train(cfg: DictConfig) -> dict[str, float]:
     def scalars() -> dict[str, float]:
         return {k: float(v) for k, v in trainer.callback_metrics.items() if torch.as_tensor(v).numel() == 1}
 
+    import gc
     import platform
     import time
 
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    finally:
+        gc.unfreeze()  # the module freezes the heap for speed while training (modules/base.py)
     metrics = scalars()
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and trainer.strategy.root_device.type == "cuda" \
         else f"{platform.machine()} CPU x{torch.get_num_threads()} threads"

@@ -1,17 +1,19 @@
 """The benchmark harness produces a record per case with both loops timed, and the startup time."""
 import json
+import statistics
 
 from conftest import REPO, run_cli
 
 
 def test_bench_writes_records(tmp_path, cache_dir):
-    result = run_cli("expr_gan.bench", "cases=generation,dcgan", "steps=3", "warmup=1", "repeats=1", "size=32",
+    result = run_cli("expr_gan.bench", "cases=generation,dcgan", "steps=6", "chunk=2", "warmup=1", "size=32",
                      "batch=8", "width=8", f"out={tmp_path}", cwd=REPO, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "bench.json").read_text())
     assert [r["case"] for r in data["records"]] == ["generation", "dcgan"]
     for r in data["records"]:
-        assert r["ours_img_s"] > 0 and r["plain_img_s"] > 0 and r["ratio"] == r["ours_img_s"] / r["plain_img_s"]
+        assert r["ours_img_s"] > 0 and r["plain_img_s"] > 0 and r["chunks"] == 3 == len(r["chunk_ratios"])
+        assert r["ratio"] == statistics.median(r["chunk_ratios"]) and r["ratio_spread"][0] <= r["ratio"] <= r["ratio_spread"][1]
         assert 0 <= r["data_wait_share"] < 1 and r["device"] == "cpu" and r["precision"] == "32-true"
     assert 0 < data["help_seconds"] < 30
     assert "| generation |" in result.stdout and "--help" in result.stdout

@@ -34,3 +34,17 @@ def align_to(targets: torch.Tensor, src_eyes: torch.Tensor, tgt_eyes: torch.Tens
     theta[~known] = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])
     grid = F.affine_grid(theta, list(targets.shape), align_corners=False)
     return F.grid_sample(targets, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def aligned_pair_targets(images: torch.Tensor, eyes: torch.Tensor, pairs: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+    """uint8 [P, C, H, W]: each pair's target (column 1) warped into its source's (column 0) pose.
+
+    Computed once per split, so batches only gather it. A flipped pair's aligned target is this
+    image flipped (mirroring both eye pairs gives the mirrored warp; they agree to 1e-3 grey levels).
+    """
+    out = torch.empty((len(pairs), *images.shape[1:]), dtype=torch.uint8)
+    for start in range(0, len(pairs), chunk):
+        src, tgt = pairs[start:start + chunk, 0], pairs[start:start + chunk, 1]
+        warped = align_to(images[tgt].float(), eyes[src], eyes[tgt])
+        out[start:start + chunk] = warped.round_().clamp_(0, 255).to(torch.uint8)
+    return out

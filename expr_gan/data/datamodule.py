@@ -7,7 +7,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from expr_gan.data.align import align_to
+from expr_gan.data.align import aligned_pair_targets
 from expr_gan.data.faceset import FaceSet
 from expr_gan.data.pairs import make_pairs, split_pairs
 from expr_gan.data.pixels import PixelRange
@@ -29,35 +29,35 @@ class PairDataset(Dataset):
     the training sampler (which owns the random choices, see data/sampler.py).
     """
 
-    def __init__(self, faces: FaceSet, pairs: torch.Tensor, pixels: PixelRange, align_targets: bool = False):
+    def __init__(self, faces: FaceSet, pairs: torch.Tensor, pixels: PixelRange, aligned: torch.Tensor | None = None):
         self.faces, self.pairs, self.pixels = faces, pairs, pixels
-        self.align_targets = align_targets
+        self.aligned = aligned  # uint8 aligned targets per pair (align.aligned_pair_targets) or None
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def __getitems__(self, items: list) -> dict:
-        flipped = bool(items) and isinstance(items[0], (tuple, list))
-        indices = [item[0] for item in items] if flipped else items
-        pairs = self.pairs[torch.as_tensor(indices)]
+        if items and isinstance(items[0], (tuple, list)):
+            index_and_flip = torch.tensor(items)
+            index, coin = index_and_flip[:, 0], index_and_flip[:, 1].bool()
+        else:
+            index, coin = torch.as_tensor(items), None
+        pairs = self.pairs[index]
         src, tgt = pairs[:, 0], pairs[:, 1]
-        source, target = self.faces.images[src], self.faces.images[tgt]
-        if flipped:  # one coin per pair: source and target flip together
-            coin = torch.tensor([bool(item[1]) for item in items])
-            source = torch.where(coin[:, None, None, None], source.flip(-1), source)
-            target = torch.where(coin[:, None, None, None], target.flip(-1), target)
+        parts = [self.faces.images[src], self.faces.images[tgt]]
+        if self.aligned is not None:  # the target warped into the source's pose by the eyes (see data/align.py)
+            parts.append(self.aligned[index])
+        images = torch.stack(parts)  # [2 or 3, B, C, H, W]: one copy, one encode
+        if coin is not None and coin.any():  # one coin per pair: source and targets flip together
+            images[:, coin] = images[:, coin].flip(-1)
+        images = self.pixels.encode(images)
         target_expr = self.faces.expression[tgt]
-        batch = {"source": self.pixels.encode(source), "target": self.pixels.encode(target),
+        batch = {"source": images[0], "target": images[1],
                  "target_expr": target_expr, "source_expr": self.faces.expression[src],
                  "target_onehot": torch.nn.functional.one_hot(target_expr, self.faces.num_expressions).float(),
                  "identity": self.faces.identity[src]}
-        if self.align_targets:  # the target warped into the source's pose by the eyes (see data/align.py)
-            eyes_s, eyes_t = self.faces.eyes[src].clone(), self.faces.eyes[tgt].clone()
-            if flipped:  # flipped images: mirror x and swap which eye is which
-                for eyes in (eyes_s, eyes_t):
-                    eyes[coin, :, 0] = source.shape[-1] - eyes[coin, :, 0]
-                    eyes[coin] = eyes[coin].flip(1)
-            batch["target_aligned"] = align_to(batch["target"], eyes_s, eyes_t)
+        if self.aligned is not None:
+            batch["target_aligned"] = images[2]
         return batch
 
     def __getitem__(self, index: int) -> dict:
@@ -88,6 +88,7 @@ class FacePairsDataModule(pl.LightningDataModule):
         if batch_size < 1:
             raise ValueError(f"data.batch_size={batch_size}: expected >= 1")
         self.faces: FaceSet | None = None
+        self._aligned_cache: dict = {}
 
     def setup(self, stage: str | None = None) -> None:
         if self.faces is not None:
@@ -125,25 +126,28 @@ class FacePairsDataModule(pl.LightningDataModule):
         """Names of the expression classes, in one-hot order."""
         return self.source.expression_names
 
-    def _loader(self, pairs: torch.Tensor, sampler: EpochSampler | None = None) -> DataLoader:
+    def _loader(self, split: str, sampler: EpochSampler | None = None) -> DataLoader:
+        pairs = getattr(self, f"{split}_pairs")
+        if self.align_targets and split not in self._aligned_cache:  # once per split: batches then only gather
+            self._aligned_cache[split] = aligned_pair_targets(self.faces.images, self.faces.eyes, pairs)
         # its own generator: starting an epoch's iterator draws a worker seed, which must not move
         # the global RNG that training steps draw from (exact resume, see expr_gan/resume.py)
-        return DataLoader(PairDataset(self.faces, pairs, self.pixels, self.align_targets), batch_size=self.batch_size,
+        return DataLoader(PairDataset(self.faces, pairs, self.pixels, self._aligned_cache.get(split)), batch_size=self.batch_size,
                           sampler=sampler, num_workers=self.num_workers, collate_fn=_already_batched,
                           persistent_workers=self.num_workers > 0, drop_last=False,
                           generator=torch.Generator().manual_seed(self.seed))
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled training pairs in a resumable, seeded order (`self.train_sampler`)."""
-        return self._loader(self.train_pairs, self.train_sampler)
+        return self._loader("train", self.train_sampler)
 
     def val_dataloader(self) -> DataLoader:
         """Validation pairs in a fixed order, unflipped."""
-        return self._loader(self.val_pairs)
+        return self._loader("val")
 
     def test_dataloader(self) -> DataLoader:
         """Test pairs (validation pairs when the split has none) in a fixed order, unflipped."""
-        return self._loader(self.test_pairs if len(self.test_pairs) else self.val_pairs)
+        return self._loader("test" if len(self.test_pairs) else "val")
 
     def sample_batch(self) -> dict:
         """Fixed, seeded validation people for sample grids.

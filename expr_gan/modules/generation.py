@@ -18,13 +18,11 @@ class GenerationModule(ExpressionEditModule):
     def translate(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
         return self.net(source, onehot)
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict, batch_idx: int) -> None:
         out = self.net(batch["source"], batch["target_onehot"])
-        loss = self.lambda_rec * self.loss_fn(out, batch["target"])
-        if not self.check_finite({"loss_rec": loss}):
-            return None  # Lightning skips the optimizer step
-        self.log("train/G/loss_rec", loss, prog_bar=True)
-        return loss
+        losses = {"loss_rec": self.lambda_rec * self.loss_fn(out, batch["target"])}
+        if self.update(self.optimizers(), losses):
+            self.log_terms("train/G", losses)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         out = self.net(batch["source"], batch["target_onehot"])

@@ -20,6 +20,7 @@ class JointModule(RefinementModule):
                  cls_level: int = 1, lambda_cls: float = 1.0, **kwargs):
         super().__init__(net, refiner, loss, optimizer, **kwargs)
         self.cls_level, self.lambda_cls = cls_level, lambda_cls
+        self._epoch_acc = 0  # becomes a [correct, seen] tensor during a training epoch
         with torch.no_grad():
             size, channels, e = refiner.image_size, refiner.channels, refiner.num_expressions
             probe = torch.zeros(2, channels, size, size)
@@ -35,17 +36,21 @@ class JointModule(RefinementModule):
         acc = (logits.argmax(1) == batch["target_expr"]).float().mean()
         return loss, acc
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict, batch_idx: int) -> None:
         losses, features = self.step_losses(batch)
         if features is not None:  # two_step mode: the head trains with stage 2
             loss_cls, acc = self._cls(batch, features)
             losses["loss_cls"] = self.lambda_cls * loss_cls
-            self.log("train/cls_acc", acc, prog_bar=True, on_step=False, on_epoch=True)
-        if not self.check_finite(losses):
-            return None
-        for name, value in losses.items():
-            self.log(f"train/G/{name}", value, prog_bar=name == "loss_rec")
-        return sum(losses.values())
+            n = len(batch["source"])  # correct and seen, summed on the device: no per-step sync
+            self._epoch_acc = self._epoch_acc + torch.stack([acc.detach() * n, acc.new_tensor(float(n))])
+        if losses and self.update(self.optimizers(), losses):
+            self.log_terms("train/G", losses)
+
+    def on_train_epoch_end(self) -> None:
+        correct, seen = self._epoch_acc.tolist() if torch.is_tensor(self._epoch_acc) else (0, 0)
+        if seen:  # the epoch's accuracy over all its pairs (what on_epoch=True logging would give)
+            self.log("train/cls_acc", correct / seen, prog_bar=True)
+        self._epoch_acc = 0
 
     def _eval_step(self, batch: dict, stage: str) -> None:
         _, refined, features = self.forward_stages(batch["source"], batch["target_onehot"])

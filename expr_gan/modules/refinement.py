@@ -93,13 +93,10 @@ class RefinementModule(ExpressionEditModule):
             losses["loss_stage1"] = weight * self.loss_fn(coarse, batch["target"])
         return losses, features
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict, batch_idx: int) -> None:
         losses, _ = self.step_losses(batch)
-        if not self.check_finite(losses):
-            return None
-        for name, value in losses.items():
-            self.log(f"train/G/{name}", value, prog_bar=name == "loss_rec")
-        return sum(losses.values())
+        if losses and self.update(self.optimizers(), losses):
+            self.log_terms("train/G", losses)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         _, refined, _ = self.forward_stages(batch["source"], batch["target_onehot"])

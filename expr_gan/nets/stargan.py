@@ -48,12 +48,14 @@ class StarGANGenerator(nn.Module):
         self.body = nn.Sequential(*layers)
         self.out = MaskedOutput(ch, channels, mask, out_act, kernel=7)
 
-    def forward_with_mask(self, source: torch.Tensor, onehot: torch.Tensor):
-        """(image, mask or None)."""
-        return self.out(self.body(tile_condition(source, onehot)), source)
+    def forward(self, source: torch.Tensor, onehot: torch.Tensor, with_mask: bool = False):
+        """The edited image; with `with_mask`, (image, mask or None)."""
+        image, mask = self.out(self.body(tile_condition(source, onehot)), source)
+        return (image, mask) if with_mask else image
 
-    def forward(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
-        return self.forward_with_mask(source, onehot)[0]
+    def forward_with_mask(self, source: torch.Tensor, onehot: torch.Tensor):
+        """(image, mask or None), through __call__ (so hooks and torch.compile apply)."""
+        return self(source, onehot, with_mask=True)
 
 
 class StarGANDiscriminator(nn.Module):

@@ -12,7 +12,7 @@ class UNetGenerator(nn.Module):
     """Encoder of stride-2 4x4 convs down to a small bottleneck, decoder of transposed convs with skips.
 
     `num_down=None` goes down to 2x2. The one-hot is tiled onto the input and again onto the bottleneck. `mask=True` gives the
-    GANimation output (`forward_with_mask` also returns the mask for penalties and grids).
+    GANimation output (`forward(..., with_mask=True)` also returns the mask for penalties and grids).
     """
 
     def __init__(self, channels: int = 3, num_expressions: int = 6, image_size: int = 64, width: int = 32,
@@ -44,8 +44,8 @@ class UNetGenerator(nn.Module):
         self.out = MaskedOutput(width + channels, channels, mask, out_act, kernel=3)
         init_weights(self, init)
 
-    def forward_with_mask(self, source: torch.Tensor, onehot: torch.Tensor):
-        """(image, mask or None)."""
+    def forward(self, source: torch.Tensor, onehot: torch.Tensor, with_mask: bool = False):
+        """The edited image; with `with_mask`, (image, mask or None)."""
         h, skips = tile_condition(source, onehot), []
         for down in self.downs:
             h = down(h)
@@ -55,7 +55,9 @@ class UNetGenerator(nn.Module):
             if i > 0:
                 h = torch.cat([h, skips[-1 - i]], dim=1)
             h = up(h)
-        return self.out(torch.cat([h, source], dim=1), source)
+        image, mask = self.out(torch.cat([h, source], dim=1), source)
+        return (image, mask) if with_mask else image
 
-    def forward(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
-        return self.forward_with_mask(source, onehot)[0]
+    def forward_with_mask(self, source: torch.Tensor, onehot: torch.Tensor):
+        """(image, mask or None), through __call__ (so hooks and torch.compile apply)."""
+        return self(source, onehot, with_mask=True)
