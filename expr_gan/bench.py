@@ -202,6 +202,8 @@ def run_case(name: str, opts: dict) -> dict:
 
     module = apply_speed(instantiate(cfg.model).to(device), channels_last=opts["channels_last"] == "1",
                          compile=opts["compile"] == "1", cudnn_benchmark=device.startswith("cuda"))
+    if not module.uses_aligned_targets:  # as train() does
+        dm.align_targets = False
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     chunks = max(2, steps // chunk)

@@ -14,3 +14,18 @@ class NaNAfterLoss(nn.Module):
         self.calls += 1
         loss = (output - target).abs().mean()
         return loss * float("nan") if self.calls > self.after else loss
+
+
+class RecordBatchKeys:
+    """A callback (`+callbacks.keys._target_=helpers.RecordBatchKeys`) noting the keys of training batches."""
+
+    seen: set = set()
+
+    def __new__(cls):
+        import pytorch_lightning as pl
+
+        class _Record(pl.Callback):
+            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+                RecordBatchKeys.seen.update(batch)
+
+        return _Record()

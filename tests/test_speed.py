@@ -50,3 +50,12 @@ def test_per_step_logging_only_on_logging_steps(make_cfg, tmp_path):
     steps = [e.step for e in acc.Scalars("train/G/loss_rec")]
     # written at batches 5 and 10 (steps 4, 9) and at the stop (11), as without the skipping
     assert steps == [4, 9, 11]
+
+
+def test_batches_carry_aligned_targets_only_for_families_that_read_them(make_cfg):
+    import helpers
+
+    for model, expected in (("generation", False), ("dcgan", True)):
+        helpers.RecordBatchKeys.seen = set()
+        train(make_cfg(f"model={model}", *FAST, "+callbacks.keys._target_=helpers.RecordBatchKeys", "data.align_targets=true"))
+        assert ("target_aligned" in helpers.RecordBatchKeys.seen) == expected, model

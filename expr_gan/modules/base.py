@@ -22,9 +22,14 @@ class DivergenceError(RuntimeError):
 class ExpressionEditModule(pl.LightningModule):
     """Base class: subclasses implement `translate(source, onehot)` and their training step.
 
+    `uses_aligned_targets`: whether the family reads `batch["target_aligned"]`; when it does not,
+    train() tells the datamodule not to gather them (less work per batch).
+
     At the end of each validation the fixed sample people are translated to every expression; the
     grid goes to TensorBoard (`samples/grid`) and to `<run dir>/samples/epoch_XXXX.png`.
     """
+
+    uses_aligned_targets = False
 
     def __init__(self, optimizer=None, grid_every_n_epochs: int = 1):
         super().__init__()

@@ -38,6 +38,8 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 class ConditionalGANModule(ExpressionEditModule):
     """The conditional GAN family; see the module docstring for the losses."""
 
+    uses_aligned_targets = True  # pixel losses and D's real images use them when the data provides them
+
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: nn.Module, gan_loss: nn.Module,
                  optimizer=None, d_optimizer=None, scheduler=None, lambda_rec: float = 1.0, lambda_adv: float = 1.0,
                  lambda_cls: float = 1.0, lambda_cyc: float = 0.0, lambda_gp: float = 10.0, lambda_mask: float = 0.0,
