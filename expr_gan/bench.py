@@ -116,7 +116,7 @@ class _PlainLoop:
     def __init__(self, module, dm, opts: dict):
         import torch
 
-        self.module, self.device, self.loader, self.batches = module, opts["device"], dm.train_dataloader(), iter(())
+        self.module, self.device, self.dm, self.loader, self.batches = module, opts["device"], dm, None, iter(())
         optimizers = module.configure_optimizers()
         self.optimizers = list(optimizers[0]) if isinstance(optimizers, tuple) else (
             list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers])
@@ -127,6 +127,8 @@ class _PlainLoop:
         try:
             return next(self.batches)
         except StopIteration:  # a new epoch
+            # made inside the fit, after the module's setup chose what batches carry
+            self.loader = self.loader or self.dm.train_dataloader()
             self.batches = iter(self.loader)
             return next(self.batches)
 
@@ -202,8 +204,6 @@ def run_case(name: str, opts: dict) -> dict:
 
     module = apply_speed(instantiate(cfg.model).to(device), channels_last=opts["channels_last"] == "1",
                          compile=opts["compile"] == "1", cudnn_benchmark=device.startswith("cuda"))
-    if not module.uses_aligned_targets:  # as train() does
-        dm.align_targets = False
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     chunks = max(2, steps // chunk)

@@ -95,5 +95,5 @@ class BatchCheckpoint(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         done = trainer.fit_loop.total_batch_idx + 1
-        if self.every_n_batches and done % self.every_n_batches == 0 and not trainer.sanity_checking:
+        if self.every_n_batches and done % self.every_n_batches == 0:
             trainer.save_checkpoint(self.dirpath / "last.ckpt", weights_only=False)

@@ -42,8 +42,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     datamodule = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     model = apply_speed(instantiate(cfg.model), **(cfg.get("speed") or {}))
-    if getattr(datamodule, "align_targets", False) and not model.uses_aligned_targets:
-        datamodule.align_targets = False  # this family never reads them: batches skip the work
     model.on_nonfinite = cfg.get("on_nonfinite", "stop")
     if model.on_nonfinite not in ("stop", "skip"):
         raise ValueError(f"on_nonfinite={model.on_nonfinite!r}: expected stop or skip")

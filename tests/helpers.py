@@ -1,4 +1,5 @@
 """Test-only components instantiated from configs (`loss._target_=helpers.NaNAfterLoss`)."""
+import pytorch_lightning as pl
 import torch
 from torch import nn
 
@@ -16,16 +17,11 @@ class NaNAfterLoss(nn.Module):
         return loss * float("nan") if self.calls > self.after else loss
 
 
-class RecordBatchKeys:
+
+class RecordBatchKeys(pl.Callback):
     """A callback (`+callbacks.keys._target_=helpers.RecordBatchKeys`) noting the keys of training batches."""
 
     seen: set = set()
 
-    def __new__(cls):
-        import pytorch_lightning as pl
-
-        class _Record(pl.Callback):
-            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-                RecordBatchKeys.seen.update(batch)
-
-        return _Record()
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        RecordBatchKeys.seen.update(batch)

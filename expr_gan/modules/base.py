@@ -23,7 +23,7 @@ class ExpressionEditModule(pl.LightningModule):
     """Base class: subclasses implement `translate(source, onehot)` and their training step.
 
     `uses_aligned_targets`: whether the family reads `batch["target_aligned"]`; when it does not,
-    train() tells the datamodule not to gather them (less work per batch).
+    `setup` tells the datamodule not to gather them (less work per batch).
 
     At the end of each validation the fixed sample people are translated to every expression; the
     grid goes to TensorBoard (`samples/grid`) and to `<run dir>/samples/epoch_XXXX.png`.
@@ -43,6 +43,11 @@ class ExpressionEditModule(pl.LightningModule):
         # without the per-step closure machinery of Lightning's automatic optimisation
         self.automatic_optimization = False
 
+    def setup(self, stage: str) -> None:
+        dm = self.trainer.datamodule
+        if not self.uses_aligned_targets and getattr(dm, "align_targets", False):
+            dm.align_targets = False  # this family never reads them: its batches skip the work
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         if self.channels_last and isinstance(batch, dict):
             from expr_gan.speed import to_channels_last
@@ -61,14 +66,13 @@ class ExpressionEditModule(pl.LightningModule):
     def on_train_end(self) -> None:
         gc.unfreeze()
 
-    def check_finite(self, losses: dict, phase: str = "G", total: torch.Tensor | None = None) -> bool:
+    def check_finite(self, losses: dict, total: torch.Tensor, phase: str = "G") -> bool:
         """True when every loss term is finite; otherwise stop with a message naming the batch and the
         term (policy `stop`), or count the batch and tell the caller to skip its update (`skip`).
 
-        Checks the sum (`total`, computed here when not given): one op and one host sync per update;
-        any non-finite term makes it non-finite. Which term it was is worked out only on failure.
+        Checks their sum `total` (any non-finite term makes it non-finite): one op and one host sync
+        per update. Which term it was is worked out only on failure.
         """
-        total = sum(losses.values()) if total is None else total
         if bool(torch.isfinite(total.detach()).all()):
             return True
         bad = [name for name, value in losses.items() if not torch.isfinite(value.detach()).all()] or ["total"]
@@ -86,7 +90,7 @@ class ExpressionEditModule(pl.LightningModule):
         """One optimizer step on the sum of `losses`: finiteness check, zero_grad, backward, optional
         norm clipping (`gradient_clip_val`), step. False when a non-finite batch was skipped."""
         total = sum(losses.values())
-        if not self.check_finite(losses, phase, total):
+        if not self.check_finite(losses, total, phase):
             return False
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(total)
