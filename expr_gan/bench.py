@@ -158,13 +158,13 @@ def _interleaved(warmup: int, chunk: int, chunks: int, plain: _PlainLoop, clock:
             self.ours, self.plain, self.mark = [], [], None
 
         def on_train_batch_start(self, trainer, module, batch, batch_idx):
-            if trainer.fit_loop.total_batch_idx == warmup:  # counted across epochs
+            if module.batches_trained == warmup:  # batches before this one, across epochs
                 _sync(device)
                 self.mark = time.perf_counter()
                 clock.counting = True
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            done = trainer.fit_loop.total_batch_idx + 1 - warmup
+            done = module.batches_trained - warmup
             if done <= 0 or done % chunk:
                 return
             _sync(device)
@@ -187,6 +187,7 @@ def run_case(name: str, opts: dict) -> dict:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.utils import instantiate
 
+    from expr_gan.callbacks.heap import FrozenHeap
     from expr_gan.config import config_dir
 
     device, steps, warmup, chunk = opts["device"], int(opts["steps"]), int(opts["warmup"]), int(opts["chunk"])
@@ -212,7 +213,7 @@ def run_case(name: str, opts: dict) -> dict:
         timer = _interleaved(warmup, chunk, chunks, plain, clock, device)
         trainer = pl.Trainer(accelerator="gpu" if device.startswith("cuda") else "cpu", devices=1, max_epochs=-1,
                              limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                             enable_model_summary=False, precision=opts["precision"], callbacks=[timer],
+                             enable_model_summary=False, precision=opts["precision"], callbacks=[timer, FrozenHeap()],
                              num_sanity_val_steps=0)
         trainer.fit(module, datamodule=dm)
     ours_s, plain_s = timer.ours[1:], timer.plain[1:]

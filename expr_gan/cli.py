@@ -27,19 +27,29 @@ def parse_args(argv: list[str], known: set[str], required: set[str], usage: str)
     return options, overrides
 
 
-def run(main, argv: list[str] | None = None) -> int:
-    """Call `main(argv)`, turning user errors into a one-line message and exit code 2."""
+def user_error(err: BaseException) -> str | None:
+    """The one-line message of an error the user can fix (a bad option, missing or unusable data, a
+    bad checkpoint, a diverged run); None for anything else (a bug: keep its traceback)."""
     from hydra.errors import HydraException, InstantiationException
     from omegaconf.errors import OmegaConfBaseException
 
-    from expr_gan.checkpoint import CheckpointError
+    from expr_gan.modules.base import DivergenceError
 
+    if isinstance(err, InstantiationException) and err.__cause__ is not None:
+        err = err.__cause__  # the user-facing message is the cause's
+    if isinstance(err, (ValueError, FileNotFoundError, NotADirectoryError, DivergenceError, HydraException,
+                        OmegaConfBaseException)):  # UsageError and CheckpointError are ValueErrors
+        return str(err).strip()
+    return None
+
+
+def run(main, argv: list[str] | None = None) -> int:
+    """Call `main(argv)`, turning user errors into a one-line message and exit code 2."""
     try:
         return main(sys.argv[1:] if argv is None else argv) or 0
-    except InstantiationException as err:  # the user-facing message is the cause's
-        cause = err.__cause__ or err
-        print(f"error: {cause}", file=sys.stderr)
-        return 2
-    except (UsageError, CheckpointError, FileNotFoundError, ValueError, HydraException, OmegaConfBaseException) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except Exception as err:
+        message = user_error(err)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2

@@ -1,4 +1,9 @@
-"""`python -m expr_gan.evaluate ckpt=PATH`: every metric for a checkpoint and the two baselines.
+"""`python -m expr_gan.evaluate ckpt=PATH`: every metric for a checkpoint and the baselines.
+
+Baselines: `copy` (the input itself), `oracle` (the real target photo) and, where the data has eye
+positions, `aligned` (the real target warped into the input's pose by the eyes: what a perfect model
+trained on eye-aligned targets would output, so its c2st_acc and sharpness are the ceiling that
+resampling allows).
 
 Rebuilds the model and its data from the checkpoint's own config (dotted overrides such as
 `data.source.alignment=shared` change it), evaluates on held-out people, and writes metrics.json,
@@ -12,7 +17,7 @@ from pathlib import Path
 
 USAGE = ("usage: python -m expr_gan.evaluate ckpt=PATH [split=test|val] [out=DIR] [max_pairs=N] "
          "[device=cpu|cuda] [data.KEY=VALUE ...]")
-COLUMNS = ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
+COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
 
 
 def markdown_table(rows: dict[str, dict]) -> str:
@@ -49,7 +54,7 @@ def confusion_png(confusion: list[list[int]], names, path: Path) -> Path:
 
 def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = "test", max_pairs: int | None = None,
                         device: str = "cpu") -> dict:
-    """Metrics of the checkpoint's model and of the copy / oracle baselines, plus the referees' real accuracies."""
+    """Metrics of the checkpoint's model and of the baselines, plus the referees' real accuracies."""
     import torch
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
@@ -67,19 +72,23 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
     dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     dm.setup()
     referee = OmegaConf.to_container(cfg.referee) if cfg.get("referee") is not None else None
-    evaluator = evaluator_for(dm, referee, heldout=split)
+    c2st = OmegaConf.to_container(cfg.c2st) if cfg.get("c2st") is not None else None
+    evaluator = evaluator_for(dm, referee, heldout=split, c2st=c2st)
+    evaluator.show_progress = True
     pairs = dm.test_pairs if split == "test" and len(dm.test_pairs) else dm.val_pairs
     if max_pairs:
         pairs = pairs[torch.randperm(len(pairs), generator=torch.Generator().manual_seed(0))[: int(max_pairs)]]
+    baselines = ["copy", "oracle"] + (["aligned"] if torch.isfinite(dm.faces.eyes[pairs]).all() else [])
     rows = {"model": evaluator.evaluate(pairs, module.translate, dm.pixels, device=device),
-            "copy": evaluator.evaluate(pairs, baseline="copy"), "oracle": evaluator.evaluate(pairs, baseline="oracle")}
+            **{name: evaluator.evaluate(pairs, baseline=name) for name in baselines}}
     model = rows["model"]
     info_path = Path(ckpt_path).resolve().parent.parent / "run_info.json"  # <run dir>/checkpoints/x.ckpt
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     return {"name": info.get("name", cfg.get("task_name")), "fit_seconds": info.get("fit_seconds"),
             "hardware": info.get("hardware"),**{k: model[k] for k in COLUMNS}, "confusion": model["confusion"], "num_pairs": model["num_pairs"],
             "judge_real_acc": evaluator.judge_real_acc, "id_real_acc": rows["oracle"]["id_acc"],
-            "baselines": {"copy": rows["copy"], "oracle": rows["oracle"]},
+            "sharpness_aligned_real": model["sharpness_aligned_real"], "c2st": evaluator.c2st,
+            "baselines": {name: rows[name] for name in baselines},
             "expression_names": list(dm.expression_names), "split": split, "checkpoint": str(ckpt_path),
             "model_target": cfg.model._target_}
 
@@ -96,7 +105,9 @@ def main(argv: list[str]) -> int:
     rows = {"model": result, **result["baselines"]}
     table = markdown_table(rows)
     header = (f"{result['num_pairs']} {result['split']} pairs; judge accuracy on real held-out images "
-              f"{result['judge_real_acc']:.3f}, identity retrieval on real images {result['id_real_acc']:.3f}")
+              f"{result['judge_real_acc']:.3f}, identity retrieval on real images {result['id_real_acc']:.3f}; "
+              f"sharpness of eye-aligned real targets (the resampling ceiling) {result['sharpness_aligned_real']:.3f}; "
+              f"c2st_acc: 0.5 = indistinguishable from real photos")
     atomic_write_text(out / "metrics.json", json.dumps(result, indent=2))
     atomic_write_text(out / "metrics.md", f"{header}\n\n{table}\n")
     confusion_png(result["confusion"], result["expression_names"], out / "confusion.png")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 USAGE = "usage: python -m expr_gan.report dir=DIR [sort=METRIC] [ascending=false] [out=DIR]"
-EVAL_COLUMNS = ("expr_acc", "id_acc", "l1", "ssim", "copy_ratio", "cond_sensitivity")
+EVAL_COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "ssim", "copy_ratio", "cond_sensitivity")
 
 
 def _overrides(job: Path) -> list[str]:
@@ -39,6 +39,11 @@ def _error(job: Path) -> str:
     return "no metrics.json (job failed or did not finish)"
 
 
+def _columns(metrics: dict) -> dict:
+    """The table's metric columns of one evaluation (NaN where an older evaluation lacks one)."""
+    return {k: float(metrics.get(k, float("nan"))) for k in EVAL_COLUMNS}
+
+
 def collect(root: Path) -> list[dict]:
     """One row per job / evaluation under `root` (recursively, by metrics.json or .hydra)."""
     rows = []
@@ -50,9 +55,9 @@ def collect(root: Path) -> list[dict]:
         if metrics and "baselines" in metrics:  # an expr_gan.evaluate output
             extra = {"train_min": round(metrics["fit_seconds"] / 60, 1) if metrics.get("fit_seconds") else "",
                      "hardware": metrics.get("hardware") or ""}
-            rows.append({"job": metrics.get("name") or name, "status": "ok", **{k: metrics[k] for k in EVAL_COLUMNS}, **extra})
+            rows.append({"job": metrics.get("name") or name, "status": "ok", **_columns(metrics), **extra})
             for base, values in metrics["baselines"].items():
-                rows.append({"job": f"baseline: {base}", "status": "ok", **{k: values[k] for k in EVAL_COLUMNS}})
+                rows.append({"job": f"baseline: {base}", "status": "ok", **_columns(values)})
         elif metrics is not None:
             rows.append({"job": name, "status": "ok", "overrides": _overrides(job), **metrics})
         else:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from pathlib import Path
 
 import hydra
@@ -17,8 +19,9 @@ from expr_gan.config import config_dir
 log = logging.getLogger(__name__)
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit the configured model on the configured data; returns the final logged metrics.
+def train(cfg: DictConfig) -> dict[str, float | str]:
+    """Fit the configured model on the configured data; returns the final logged metrics
+    (with `run_test`, also `test/...` and `test/checkpoint`: which weights were tested).
 
     Everything the run writes (config, checkpoints, TensorBoard events, sample PNGs, metrics.json)
     goes under `cfg.paths.output_dir`.
@@ -27,12 +30,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
     import torch
     from hydra.utils import instantiate
 
-    from expr_gan.callbacks import AtomicCheckpointIO, ConfigInCheckpoint
+    from expr_gan.callbacks.checkpoints import AtomicCheckpointIO, ConfigInCheckpoint
+    from expr_gan.callbacks.heap import FrozenHeap
+    from expr_gan.callbacks.resume import ExactResume
     from expr_gan.checkpoint import load_checkpoint
     from expr_gan.io import atomic_write_text
-    from expr_gan.resume import ExactResume
     from expr_gan.speed import apply_speed
 
+    if cfg.trainer.get("gradient_clip_val"):  # Lightning raises deep inside fit for manual optimisation
+        raise ValueError("trainer.gradient_clip_val: every family steps its optimizers itself; "
+                         "use model.gradient_clip_val (gradient-norm clipping of every update)")
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
@@ -42,13 +49,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     datamodule = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     model = apply_speed(instantiate(cfg.model), **(cfg.get("speed") or {}))
-    model.on_nonfinite = cfg.get("on_nonfinite", "stop")
-    if model.on_nonfinite not in ("stop", "skip"):
-        raise ValueError(f"on_nonfinite={model.on_nonfinite!r}: expected stop or skip")
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
-    callbacks += [ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)), ExactResume()]
+    callbacks += [ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)), ExactResume(), FrozenHeap()]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None and "_target_" in lg]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()])
+    # without a ModelCheckpoint of ours Lightning would add its own default one (epoch=..-step=...ckpt)
+    keeps_best = any(isinstance(c, pl.callbacks.ModelCheckpoint) for c in callbacks)
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()],
+                          enable_checkpointing=keeps_best)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path == "last":  # resume this run dir (hydra.run.dir=<the killed run's dir>)
         ckpt_path = out_dir / "checkpoints" / "last.ckpt"
@@ -60,30 +67,33 @@ def train(cfg: DictConfig) -> dict[str, float]:
     def scalars() -> dict[str, float]:
         return {k: float(v) for k, v in trainer.callback_metrics.items() if torch.as_tensor(v).numel() == 1}
 
-    import gc
     import platform
     import time
 
     started = time.perf_counter()
-    try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    finally:
-        gc.unfreeze()  # the module freezes the heap for speed while training (modules/base.py)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     metrics = scalars()
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and trainer.strategy.root_device.type == "cuda" \
         else f"{platform.machine()} CPU x{torch.get_num_threads()} threads"
     fit_seconds = round(time.perf_counter() - started, 1)
     if cfg.get("run_test"):  # on every rank (collective under DDP)
-        trainer.test(model, datamodule=datamodule)
+        # the best checkpoint when one was kept (as lightning-hydra-template does), else the last weights
+        best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+        trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
         metrics.update(scalars())  # test/... keys; the fit metrics are kept
+        metrics["test/checkpoint"] = Path(best).name if best else "last weights"
     if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
         return metrics
     atomic_write_text(out_dir / "run_info.json", json.dumps({
         "name": cfg.get("task_name"), "fit_seconds": fit_seconds, "hardware": device,
-        "epochs": trainer.current_epoch, "batches": trainer.fit_loop.total_batch_idx + 1}, indent=2))
-    for lg in loggers:  # the TensorBoard HPARAMS tab: this run's knobs next to its final metrics
+        "epochs": trainer.current_epoch, "batches": model.batches_trained}, indent=2))
+    # the TensorBoard HPARAMS tab: this run's knobs next to its final metrics. Logged under final/ at the
+    # last step: the logger writes them as scalars too, and under their own names they would add a
+    # point at another step to the val/ curves
+    final = {f"final/{k}": v for k, v in metrics.items() if k.startswith("val/") and isinstance(v, float)}
+    for lg in loggers:
         if hasattr(lg, "log_hyperparams"):
-            lg.log_hyperparams(hparams(cfg), {k: v for k, v in metrics.items() if k.startswith("val/")})
+            lg.log_hyperparams(hparams(cfg), final, step=model.log_step)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
     log.info("finished; run dir: %s", out_dir)
     return metrics
@@ -104,7 +114,7 @@ def hparams(cfg: DictConfig) -> dict:
     for group in ("model", "loss", "optimizer", "norm", "pixels", "data", "scheduler"):
         if isinstance(plain.get(group), dict):
             walk(plain[group], f"{group}/")
-    flat.update({k: plain[k] for k in ("seed", "net_width", "experiment") if isinstance(plain.get(k), (int, str))})
+    flat.update({k: plain[k] for k in ("seed", "net_width", "task_name") if isinstance(plain.get(k), (int, str))})
     return flat
 
 
@@ -125,13 +135,20 @@ def main(cfg: DictConfig) -> float | None:
 
         from expr_gan.io import atomic_write_text
 
+        from expr_gan.cli import user_error
+
         cause = err.__cause__ if err.__cause__ is not None and "Instantiation" in type(err).__name__ else err
         summary = " ".join(f"{type(cause).__name__}: {cause}".split())  # one line: what went wrong
         atomic_write_text(Path(cfg.paths.output_dir) / "error.txt", f"{summary}\n\n{traceback.format_exc()}")
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
-            raise
-        log.error("job failed (%s: %s); the sweep continues", type(err).__name__, err)
-        return float("nan")
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            log.error("job failed (%s: %s); the sweep continues", type(err).__name__, err)
+            return float("nan")
+        message = user_error(err)
+        if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise  # a bug (or asked for): the whole traceback
+        print(f"error: {message}\n(the traceback is in {Path(cfg.paths.output_dir) / 'error.txt'}; "
+              "HYDRA_FULL_ERROR=1 prints it)", file=sys.stderr)
+        sys.exit(2)
     name = cfg.get("optimized_metric")
     return metrics.get(name) if name else None
 

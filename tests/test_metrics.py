@@ -28,6 +28,7 @@ def test_copy_baseline(setup):
     m = ev.evaluate(dm.test_pairs, baseline="copy")
     assert m["copy_ratio"] == 0.0 and m["cond_sensitivity"] == 0.0
     assert m["expr_acc"] < 0.3  # the copy shows the source expression, never the target
+    assert abs(m["c2st_acc"] - 0.5) < 0.1 and m["sharpness"] == pytest.approx(1.0, abs=0.2)  # real photos
 
 
 def test_oracle_baseline_matches_the_referees_real_accuracy(setup):
@@ -42,13 +43,23 @@ def test_oracle_baseline_matches_the_referees_real_accuracy(setup):
     assert ev.judge_real_acc == pytest.approx(real_acc)  # the gallery is exactly these images
     assert ev.judge_real_acc > 0.6
     assert m["cond_sensitivity"] > 0
+    assert m["c2st_acc"] == 0.5 and m["sharpness"] == pytest.approx(1.0)  # the targets themselves
+
+
+def test_aligned_baseline_is_the_warped_target(setup):
+    dm, ev, _ = setup
+    m = ev.evaluate(dm.test_pairs[:40], baseline="aligned")
+    oracle = ev.evaluate(dm.test_pairs[:40], baseline="oracle")
+    # shared alignment: the eyes of a person's captures coincide, the warp is the identity up to resampling
+    assert m["l1"] < 0.01 and m["expr_acc"] == oracle["expr_acc"]
+    assert m["sharpness_aligned_real"] == pytest.approx(m["sharpness"])
 
 
 def test_another_persons_face_with_the_right_expression(setup):
     """Right expression, wrong person: high expr_acc, low id_acc (the metric sees identity loss)."""
     dm, ev, _ = setup
     faces = dm.faces
-    people = torch.unique(faces.identity[dm.test_pairs[:, 0]])
+    people = torch.unique(faces.identity)  # every person: the C2ST also translates training people's pairs
     swap = {int(p): int(people[(i + 1) % len(people)]) for i, p in enumerate(people)}
 
     def other_person(source, onehot):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from expr_gan.callbacks import AtomicCheckpointIO
+from expr_gan.callbacks.checkpoints import AtomicCheckpointIO
 from expr_gan.checkpoint import CheckpointError
 from expr_gan.modules.base import DivergenceError
 from expr_gan.train import train

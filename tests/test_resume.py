@@ -39,16 +39,20 @@ def test_epoch_sampler_is_seeded_and_resumes_mid_epoch():
         sampler.resume(0, 11)
 
 
-def test_batch_checkpoint_counts_batches_not_optimizer_steps(make_cfg):
-    cfg = make_cfg("model=dcgan", "logger=none", "callbacks.eval_metrics=null", "callbacks.model_checkpoint=null",
-                   "callbacks.batch_checkpoint.every_n_batches=3", "max_batches=5")
+def test_last_checkpoint_counts_batches_not_optimizer_steps(make_cfg):
+    import helpers
+
+    helpers.RecordSaves.at = []
+    cfg = make_cfg("model=dcgan", "logger=none", "callbacks.eval_metrics=null", "callbacks.best_checkpoint=null",
+                   "callbacks.last_checkpoint.every_n_batches=3", "max_batches=7",
+                   "+callbacks.saves._target_=helpers.RecordSaves")
     train(cfg)
+    assert helpers.RecordSaves.at == [3, 6, 7]  # every 3 batches, then at the stop (its validation's end)
     state = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
-    assert state["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["processed"] == 3
-    assert state["global_step"] == 6  # D and G each stepped once per batch
-    assert state["expr_gan_resume"]["batches_done"] == 3 and state["expr_gan_resume"]["rng"]["torch"].dtype == torch.uint8
-    with pytest.raises(Exception, match=r"callbacks.batch_checkpoint.every_n_batches=0: expected a positive number"):
-        train(make_cfg("callbacks.batch_checkpoint.every_n_batches=0"))
+    assert state["expr_gan_batches_trained"] == 7 and state["global_step"] == 14  # D and G each stepped once per batch
+    assert state["expr_gan_resume"]["batches_done"] == 7 and state["expr_gan_resume"]["rng"]["torch"].dtype == torch.uint8
+    with pytest.raises(Exception, match=r"callbacks.last_checkpoint.every_n_batches=0: expected a positive number"):
+        train(make_cfg("callbacks.last_checkpoint.every_n_batches=0"))
 
 
 def _weights(path: Path) -> dict:
@@ -72,7 +76,7 @@ def _assert_identical(a: Path, b: Path) -> None:
 
 def test_resume_from_an_epoch_end_checkpoint_is_bitwise_identical(make_cfg, tmp_path):
     """Runs A (uninterrupted) and B (from A's first epoch checkpoint) end with equal weights and optimizers."""
-    base = [*EXACT, "model=ours", "callbacks.model_checkpoint.save_top_k=-1", "max_batches=26"]
+    base = [*EXACT, "model=ours", "callbacks.best_checkpoint.save_top_k=-1", "max_batches=26"]
     cfg_a = make_cfg(*base)
     train(cfg_a)
     first = Path(cfg_a.paths.output_dir) / "checkpoints" / "epoch_0000.ckpt"
@@ -88,7 +92,7 @@ def test_resume_from_an_epoch_end_checkpoint_is_bitwise_identical(make_cfg, tmp_
 def test_sigkill_mid_epoch_then_resume_is_bitwise_identical(tmp_path, cache_dir):
     """The CLI as a user runs it: kill -9 after a periodic checkpoint, `ckpt_path=last`, compare to an uninterrupted run."""
     cmd = [sys.executable, "-m", "expr_gan.train", "debug=tiny", *EXACT, "max_batches=40", "print_config=false",
-           "callbacks.batch_checkpoint.every_n_batches=4", "trainer.enable_progress_bar=false"]
+           "callbacks.last_checkpoint.every_n_batches=4", "trainer.enable_progress_bar=false"]
     env = {**os.environ, "EXPR_GAN_CACHE_DIR": str(cache_dir)}
     subprocess.run([*cmd, f"hydra.run.dir={tmp_path}/straight"], cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
 

@@ -110,7 +110,7 @@ class FacePairsDataModule(pl.LightningDataModule):
                              "need more identities or different data.split_fractions")
         train_images = torch.unique(self.train_pairs.flatten())
         self.pixels.fit(faces.images[train_images])
-        # one sampler for the whole fit: checkpoints record its position (expr_gan/resume.py)
+        # one sampler for the whole fit: checkpoints record its position (expr_gan/callbacks/resume.py)
         self.train_sampler = EpochSampler(len(self.train_pairs), self.seed, self.flip)
         self.faces = faces
         log.info("data: %d images, pairs train/val/test = %d/%d/%d", len(faces), len(self.train_pairs),
@@ -126,13 +126,21 @@ class FacePairsDataModule(pl.LightningDataModule):
         """Names of the expression classes, in one-hot order."""
         return self.source.expression_names
 
+    def _gathers_aligned(self) -> bool:
+        """Whether batches carry eye-aligned targets: `align_targets` is on and the model being
+        trained reads them (`uses_aligned_targets`; without a trainer, e.g. in the evaluator, yes)."""
+        model = self.trainer.lightning_module if self.trainer is not None else None
+        return self.align_targets and getattr(model, "uses_aligned_targets", True)
+
     def _loader(self, split: str, sampler: EpochSampler | None = None) -> DataLoader:
         pairs = getattr(self, f"{split}_pairs")
-        if self.align_targets and split not in self._aligned_cache:  # once per split: batches then only gather
+        aligned = self._gathers_aligned()
+        if aligned and split not in self._aligned_cache:  # once per split: batches then only gather
             self._aligned_cache[split] = aligned_pair_targets(self.faces.images, self.faces.eyes, pairs)
         # its own generator: starting an epoch's iterator draws a worker seed, which must not move
-        # the global RNG that training steps draw from (exact resume, see expr_gan/resume.py)
-        return DataLoader(PairDataset(self.faces, pairs, self.pixels, self._aligned_cache.get(split)), batch_size=self.batch_size,
+        # the global RNG that training steps draw from (exact resume, see expr_gan/callbacks/resume.py)
+        dataset = PairDataset(self.faces, pairs, self.pixels, self._aligned_cache[split] if aligned else None)
+        return DataLoader(dataset, batch_size=self.batch_size,
                           sampler=sampler, num_workers=self.num_workers, collate_fn=_already_batched,
                           persistent_workers=self.num_workers > 0, drop_last=False,
                           generator=torch.Generator().manual_seed(self.seed))

@@ -7,6 +7,11 @@ Metrics (all on display-range images in [0, 1]):
   l1, psnr, ssim    to the real target image of the same person (torchmetrics)
   copy_ratio        mean |out - source| / mean |target - source|: 0 = copied the input, 1 = moved as far as the truth
   cond_sensitivity  mean |out_i - out_j| between outputs of one source under different targets: ~0 = one-hot ignored
+  c2st_acc          a fresh classifier's held-out accuracy at telling real targets from outputs (0.5 = indistinguishable;
+                    metrics/realism.py); trained on outputs for training people's pairs
+  sharpness         outputs' detail / the real targets' (variance of the Laplacian after a 2x2 average; 1.0 = as sharp)
+  sharpness_aligned_real  the same for the real targets warped into the sources' pose by the eyes: the
+                    ceiling that resampling allows (NaN without eye positions)
 """
 from __future__ import annotations
 
@@ -15,19 +20,28 @@ from typing import Callable
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
+from expr_gan.data.align import align_to, aligned_pair_targets
 from expr_gan.data.faceset import FaceSet
+from expr_gan.metrics.realism import C2ST_DEFAULTS, c2st_accuracy, sharpness, to_uint8
 from expr_gan.metrics.referees import load_or_train_referee
 
-METRIC_KEYS = ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
-BASELINES = ("copy", "oracle")
+METRIC_KEYS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
+BASELINES = ("copy", "oracle", "aligned")
 
 
 class Evaluator:
-    """Referees trained on `train_ids`' real images; galleries of `heldout_ids`' real images."""
+    """Referees trained on `train_ids`' real images; galleries of `heldout_ids`' real images.
+
+    `c2st_pairs`: pairs of training people on which the C2ST classifier learns (outputs against their
+    real targets); `c2st`: its settings (metrics/realism.py C2ST_DEFAULTS). None skips the C2ST.
+    """
 
     def __init__(self, faces: FaceSet, train_ids: torch.Tensor, heldout_ids: torch.Tensor, fingerprint: dict,
-                 cache_dir=None, referee: dict | None = None):
+                 cache_dir=None, referee: dict | None = None, c2st_pairs: torch.Tensor | None = None,
+                 c2st: dict | None = None):
         self.faces, self.num_expressions = faces, faces.num_expressions
+        self.c2st_pairs, self.c2st = c2st_pairs, {**C2ST_DEFAULTS, **(c2st or {})}
+        self.show_progress = False  # progress bars for the C2ST (a CLI turns them on; never inside Lightning's bar)
         images01 = faces.images.float() / 255
         train_mask = torch.isin(faces.identity, train_ids)
         labels = faces.expression[train_mask]
@@ -49,17 +63,21 @@ class Evaluator:
     @torch.no_grad()
     def evaluate(self, pairs: torch.Tensor, translate: Callable | None = None, pixels=None, baseline: str | None = None,
                  batch_size: int = 64, max_sources: int = 32, device: str | torch.device = "cpu") -> dict:
-        """Metrics over `pairs` [P, 2] for `translate` (network range; with `pixels`) or a baseline."""
+        """Metrics over `pairs` [P, 2] for `translate` (network range; with `pixels`) or a baseline:
+        `copy` (the input), `oracle` (the real target), `aligned` (the real target warped into the
+        input's pose by the eyes: what a perfect model trained on eye-aligned targets would output)."""
         if baseline not in (None, *BASELINES):
             raise ValueError(f"baseline={baseline!r}: expected one of {', '.join(BASELINES)}")
         faces, e = self.faces, self.num_expressions
         confusion = torch.zeros(e, e, dtype=torch.long)
         sums = {k: 0.0 for k in ("expr", "id", "l1", "psnr", "ssim", "moved", "truth_moved")}
+        outputs = []  # uint8, for the realism metrics
         for i in range(0, len(pairs), batch_size):
             src, tgt = pairs[i : i + batch_size, 0], pairs[i : i + batch_size, 1]
             src01, tgt01 = faces.images[src].float() / 255, faces.images[tgt].float() / 255
             target_expr = faces.expression[tgt]
-            out01 = self._outputs(src, target_expr, src01, tgt01, translate, pixels, baseline, device)
+            out01 = self._outputs(src, tgt, translate, pixels, baseline, device)
+            outputs.append(to_uint8(out01))
             pred = self.judge.predict(out01)
             confusion += torch.bincount(target_expr * e + pred, minlength=e * e).view(e, e)
             sums["expr"] += float((pred == target_expr).sum())
@@ -75,13 +93,41 @@ class Evaluator:
                    "psnr": sums["psnr"] / n, "ssim": sums["ssim"] / n,
                    "copy_ratio": sums["moved"] / max(sums["truth_moved"], 1e-12),
                    "cond_sensitivity": self._cond_sensitivity(pairs, translate, pixels, baseline, max_sources, device)}
+        outputs = torch.cat(outputs) if outputs else faces.images[:0]
+        metrics.update(self._realism(pairs, outputs, translate, pixels, baseline, batch_size, device))
         return {**metrics, "confusion": confusion.tolist(), "num_pairs": len(pairs)}
 
-    def _outputs(self, src, target_expr, src01, tgt01, translate, pixels, baseline, device) -> torch.Tensor:
+    def _realism(self, pairs, outputs, translate, pixels, baseline, batch_size, device) -> dict:
+        """c2st_acc, sharpness and sharpness_aligned_real for held-out `pairs` whose outputs (uint8) are given."""
+        images = self.faces.images
+        targets = images[pairs[:, 1]]
+        known = torch.isfinite(self.faces.eyes[pairs].flatten(1)).all(1)
+        aligned = aligned_pair_targets(images, self.faces.eyes, pairs[known]) if known.any() else None
+        result = {"sharpness": sharpness(outputs, targets),
+                  "sharpness_aligned_real": sharpness(aligned, targets[known]) if aligned is not None else float("nan"),
+                  "c2st_acc": float("nan")}
+        if self.c2st_pairs is not None and len(self.c2st_pairs) and len(pairs):
+            train = self.c2st_pairs
+            fakes = torch.cat([to_uint8(self._outputs(train[i : i + batch_size, 0], train[i : i + batch_size, 1],
+                                                      translate, pixels, baseline, device))
+                               for i in range(0, len(train), batch_size)])
+            result["c2st_acc"] = c2st_accuracy(images[train[:, 1]], fakes, targets, outputs,
+                                               progress="C2ST classifier" if self.show_progress else None, **self.c2st)
+        return result
+
+    def _outputs(self, src: torch.Tensor, tgt: torch.Tensor, translate, pixels, baseline, device) -> torch.Tensor:
+        """[0, 1] outputs for source images `src` edited to the expressions of images `tgt` (indices)."""
+        faces = self.faces
         if baseline == "copy":
-            return src01
+            return faces.images[src].float() / 255
         if baseline == "oracle":
-            return tgt01
+            return faces.images[tgt].float() / 255
+        if baseline == "aligned":
+            return align_to(faces.images[tgt].float(), faces.eyes[src], faces.eyes[tgt]) / 255
+        return self._translate(src, faces.expression[tgt], translate, pixels, device)
+
+    def _translate(self, src: torch.Tensor, target_expr: torch.Tensor, translate, pixels, device) -> torch.Tensor:
+        """[0, 1] outputs of the model for source images `src` and target expressions `target_expr`."""
         onehot = torch.nn.functional.one_hot(target_expr, self.num_expressions).float().to(device)
         out = translate(pixels.encode(self.faces.images[src]).to(device), onehot)
         return pixels.decode(out.float()).cpu()
@@ -93,14 +139,13 @@ class Evaluator:
             return 0.0
         total, count = 0.0, 0
         for s in sources.tolist():
-            if baseline == "oracle":  # the person's real images of each expression
-                person = faces.identity[s]
-                idx = [int(((faces.identity == person) & (faces.expression == k)).nonzero()[0, 0])
-                       for k in range(e) if ((faces.identity == person) & (faces.expression == k)).any()]
-                outs = faces.images[idx].float() / 255
-            else:
-                src = torch.full((e,), s)
-                outs = self._outputs(src, torch.arange(e), None, None, translate, pixels, None, device)
+            if baseline is None:  # the model, to every expression
+                outs = self._translate(torch.full((e,), s), torch.arange(e), translate, pixels, device)
+            else:  # the person's real image of each expression (warped into the source's pose for `aligned`)
+                mine = faces.identity == faces.identity[s]
+                tgt = torch.tensor([int((mine & (faces.expression == k)).nonzero()[0, 0])
+                                    for k in range(e) if (mine & (faces.expression == k)).any()])
+                outs = self._outputs(torch.full((len(tgt),), s), tgt, translate, pixels, baseline, device)
             diffs = (outs[:, None] - outs[None, :]).abs().mean(dim=(2, 3, 4))
             k = len(outs)
             total += float(diffs.sum()) / max(k * (k - 1), 1)
@@ -108,10 +153,14 @@ class Evaluator:
         return total / max(count, 1)
 
 
-def evaluator_for(dm, referee: dict | None = None, heldout: str = "test") -> Evaluator:
-    """An Evaluator for a set-up FacePairsDataModule: referees on its train people, galleries of `heldout` people."""
+def evaluator_for(dm, referee: dict | None = None, heldout: str = "test", c2st: dict | None = None) -> Evaluator:
+    """An Evaluator for a set-up FacePairsDataModule: referees on its train people, galleries of `heldout`
+    people, the C2ST trained on a fixed, seeded subset of training pairs (`c2st.train_pairs` of them)."""
     dm.setup()
     pairs = {"val": dm.val_pairs, "test": dm.test_pairs if len(dm.test_pairs) else dm.val_pairs}[heldout]
     train_ids = torch.unique(dm.faces.identity[dm.train_pairs[:, 0]])
     heldout_ids = torch.unique(dm.faces.identity[pairs[:, 0]])
-    return Evaluator(dm.faces, train_ids, heldout_ids, dm.fingerprint(), dm.cache_dir, referee)
+    settings = {**C2ST_DEFAULTS, **(c2st or {})}
+    order = torch.randperm(len(dm.train_pairs), generator=torch.Generator().manual_seed(settings["seed"]))
+    c2st_pairs = dm.train_pairs[order[: int(settings["train_pairs"])]]
+    return Evaluator(dm.faces, train_ids, heldout_ids, dm.fingerprint(), dm.cache_dir, referee, c2st_pairs, settings)

@@ -94,13 +94,17 @@ class Referee(nn.Module):
 
 
 def train_referee(images01: torch.Tensor, labels: torch.Tensor, num_classes: int, epochs: int = 30,
-                  batch_size: int = 64, lr: float = 2e-3, width: int = 32, seed: int = 0) -> Referee:
-    """Train a Referee on [0, 1] images with augmentation; deterministic for a given seed."""
+                  batch_size: int = 64, lr: float = 2e-3, width: int = 32, seed: int = 0,
+                  progress: str | None = None) -> Referee:
+    """Train a Referee on [0, 1] images with augmentation; deterministic for a given seed.
+    `progress`: a label to show a progress bar (with an estimate) under."""
     with torch.inference_mode(False), torch.enable_grad():  # callable from inside a validation loop
-        return _train(images01.clone(), labels.clone(), num_classes, epochs, batch_size, lr, width, seed)
+        return _train(images01.clone(), labels.clone(), num_classes, epochs, batch_size, lr, width, seed, progress)
 
 
-def _train(images01, labels, num_classes, epochs, batch_size, lr, width, seed) -> Referee:
+def _train(images01, labels, num_classes, epochs, batch_size, lr, width, seed, progress) -> Referee:
+    from expr_gan.progress import progress_range
+
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -110,19 +114,19 @@ def _train(images01, labels, num_classes, epochs, batch_size, lr, width, seed) -
     steps = max(MIN_STEPS, epochs * ((len(images01) + batch_size - 1) // batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     model.train()
-    done = 0
-    while done < steps:
-        order = torch.randperm(len(images01), generator=gen)
-        for i in range(0, len(order), batch_size):
-            idx = order[i : i + batch_size]
-            if len(idx) < 2 or done >= steps:
-                continue
-            loss = F.cross_entropy(model(augment(images01[idx], gen)), labels[idx], label_smoothing=0.05)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            done += 1
+    batches = iter(())
+    for _ in progress_range(steps, progress):
+        idx = next(batches, None)
+        if idx is None:  # a new epoch: a fresh order, without a last batch of fewer than 2 images
+            order = torch.randperm(len(images01), generator=gen)
+            batches = iter([order[i : i + batch_size] for i in range(0, len(order), batch_size)
+                            if len(order[i : i + batch_size]) >= 2])
+            idx = next(batches)
+        loss = F.cross_entropy(model(augment(images01[idx], gen)), labels[idx], label_smoothing=0.05)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
     return model.eval()
 
 
@@ -145,8 +149,9 @@ def load_or_train_referee(cache_dir: str | Path | None, kind: str, fingerprint: 
             return model.eval()
         except Exception as err:
             log.warning("referee cache %s is unreadable (%s); retraining", path, str(err)[:200])
-    log.info("training the %s referee on %d real training-identity images", kind, len(images01))
-    model = train_referee(images01, labels, num_classes, epochs=settings["epochs"], width=settings["width"], seed=settings["seed"])
+    label = f"training the {kind} network on {len(images01)} real training-people images (cached after)"
+    model = train_referee(images01, labels, num_classes, epochs=settings["epochs"], width=settings["width"],
+                          seed=settings["seed"], progress=label)
     if path is not None:
         payload = {"state_dict": model.state_dict(), "channels": images01.shape[1], "num_classes": num_classes,
                    "width": settings["width"]}

@@ -1,7 +1,6 @@
 """What every model family shares: the translate() contract, sample grids and their files."""
 from __future__ import annotations
 
-import gc
 import warnings
 from pathlib import Path
 
@@ -13,6 +12,9 @@ from expr_gan.visual import expression_grid
 
 # our on_after_batch_transfer (channels_last batches) is meant to take precedence over the datamodule's
 warnings.filterwarnings("ignore", message=r".*overridden `on_after_batch_transfer` in `LightningModule`")
+# Lightning cannot see that our data order resumes mid-epoch: the datamodule's EpochSampler and
+# callbacks/resume.py do it, bitwise (tests/test_resume.py, tests/test_checkpoints.py)
+warnings.filterwarnings("ignore", message=r".*resuming from a checkpoint that ended before the epoch ended")
 
 
 class DivergenceError(RuntimeError):
@@ -22,8 +24,12 @@ class DivergenceError(RuntimeError):
 class ExpressionEditModule(pl.LightningModule):
     """Base class: subclasses implement `translate(source, onehot)` and their training step.
 
-    `uses_aligned_targets`: whether the family reads `batch["target_aligned"]`; when it does not,
-    `setup` tells the datamodule not to gather them (less work per batch).
+    `uses_aligned_targets`: whether the family reads `batch["target_aligned"]`; the datamodule asks
+    (`FacePairsDataModule.setup`) and gathers them only for a family that does.
+
+    `batches_trained` counts training batches (every family, whatever its optimizer steps per batch),
+    is stored in checkpoints and restored on resume. It is the run's one clock: the batch budget,
+    periodic checkpoints and the step of every logged scalar and sample grid follow it.
 
     At the end of each validation the fixed sample people are translated to every expression; the
     grid goes to TensorBoard (`samples/grid`) and to `<run dir>/samples/epoch_XXXX.png`.
@@ -31,22 +37,43 @@ class ExpressionEditModule(pl.LightningModule):
 
     uses_aligned_targets = False
 
-    def __init__(self, optimizer=None, grid_every_n_epochs: int = 1):
+    def __init__(self, optimizer=None, grid_every_n_epochs: int = 1, gradient_clip_val: float | None = None,
+                 on_nonfinite: str = "stop"):
         super().__init__()
+        if on_nonfinite not in ("stop", "skip"):
+            raise ValueError(f"on_nonfinite={on_nonfinite!r}: expected stop or skip")
+        if gradient_clip_val is not None and gradient_clip_val <= 0:
+            raise ValueError(f"model.gradient_clip_val={gradient_clip_val}: expected a positive number or null")
         self.optimizer_factory = optimizer
         self.grid_every_n_epochs = grid_every_n_epochs
-        self.on_nonfinite = "stop"  # or "skip"; set from the run config (`on_nonfinite`)
+        self.on_nonfinite = on_nonfinite  # a non-finite loss: stop the run, or skip the batch's update
         self.nonfinite_skipped = 0
-        self.gradient_clip_val: float | None = None
+        self.gradient_clip_val = gradient_clip_val  # gradient-norm clipping of every update, every family
         self.channels_last = False  # set by expr_gan.speed.apply_speed
+        self.batches_trained = 0
+        self._batch_in_epoch = 0
         # every family steps its optimizers itself (`update`): the same few calls a plain loop makes,
         # without the per-step closure machinery of Lightning's automatic optimisation
         self.automatic_optimization = False
 
-    def setup(self, stage: str) -> None:
-        dm = self.trainer.datamodule
-        if not self.uses_aligned_targets and getattr(dm, "align_targets", False):
-            dm.align_targets = False  # this family never reads them: its batches skip the work
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        self.batches_trained += 1  # after the callbacks' on_train_batch_start, before the step
+        self._batch_in_epoch = batch_idx
+
+    @property
+    def log_step(self) -> int:
+        """The step at which loggers write this batch's values (Lightning's, 0-based: batches before it).
+
+        Validation values and sample grids of an epoch share the step of its last batch.
+        tests/test_logging.py checks that this is the step Lightning's logger connector uses.
+        """
+        return max(self.batches_trained - 1, 0)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["expr_gan_batches_trained"] = self.batches_trained
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.batches_trained = int(checkpoint.get("expr_gan_batches_trained", 0))
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         if self.channels_last and isinstance(batch, dict):
@@ -54,17 +81,6 @@ class ExpressionEditModule(pl.LightningModule):
 
             return to_channels_last(batch)
         return batch
-
-    def on_train_start(self) -> None:
-        # a training process holds ~0.5 M long-lived Python objects (torch, Lightning, Hydra); every
-        # full garbage collection walks them all (~0.1 s each on a CPU, several per hundred steps,
-        # 5-7 % of a small step). Freezing them at the start of training skips that walk; they are
-        # unfrozen when training ends (train() also does so if it fails).
-        gc.collect()
-        gc.freeze()
-
-    def on_train_end(self) -> None:
-        gc.unfreeze()
 
     def check_finite(self, losses: dict, total: torch.Tensor, phase: str = "G") -> bool:
         """True when every loss term is finite; otherwise stop with a message naming the batch and the
@@ -80,10 +96,10 @@ class ExpressionEditModule(pl.LightningModule):
             self.nonfinite_skipped += 1
             self.log("train/nonfinite_skipped", float(self.nonfinite_skipped))
             return False
-        value = losses.get(bad[0], total)
+        value = losses.get(bad[0], total).detach()
         raise DivergenceError(
             f"non-finite {phase} loss term {bad[0]!r} (= {float(value)}) at batch "
-            f"{self.trainer.fit_loop.total_batch_idx} (global step {self.global_step}); the last good checkpoint "
+            f"{self.batches_trained} (global step {self.global_step}); the last good checkpoint "
             f"stays in {self.trainer.default_root_dir}/checkpoints; on_nonfinite=skip skips such batches instead")
 
     def update(self, optimizer, losses: dict, phase: str = "G") -> bool:
@@ -100,17 +116,19 @@ class ExpressionEditModule(pl.LightningModule):
         return True
 
     def log_terms(self, prefix: str, losses: dict, prog_bar: tuple[str, ...] = ("loss_rec",)) -> None:
-        """Log loss terms as `<prefix>/<name>` on the steps the loggers write (`trainer.log_every_n_steps`,
-        and the last batch of a stopped run) and on each epoch's first batch (short runs have values too).
+        """Log loss terms as `<prefix>/<name>` on the steps the loggers write (every
+        `trainer.log_every_n_steps` batches, and the last batch of a stopped run) and on each epoch's
+        first batch (short runs have values too).
 
         Each `self.log` call costs about half a millisecond of bookkeeping on a CPU (Lightning moves its
         metric record to the value's device every call); logging every term of every step cost a GAN
-        step several percent, for values no logger would write.
+        step several percent, for values no logger would write. Lightning writes step s when
+        (s + 1) % log_every_n_steps == 0 or the trainer stops; tests/test_logging.py pins that rule.
         """
         trainer = self.trainer
-        connector = getattr(trainer, "_logger_connector", None)
-        first = trainer.fit_loop.epoch_loop.batch_progress.current.ready == 1
-        if connector is not None and not (connector.should_update_logs or trainer.fast_dev_run or first):
+        every = trainer.log_every_n_steps
+        written = trainer.should_stop or bool(trainer.fast_dev_run) or (every > 0 and self.batches_trained % every == 0)
+        if not (written or self._batch_in_epoch == 0):
             return
         for name, value in losses.items():
             self.log(f"{prefix}/{name}", value.detach(), prog_bar=name in prog_bar)
@@ -149,7 +167,7 @@ class ExpressionEditModule(pl.LightningModule):
         self.train(was_training)
         for logger in self.loggers:
             if hasattr(logger.experiment, "add_image"):
-                logger.experiment.add_image("samples/grid", grid, self.global_step)
+                logger.experiment.add_image("samples/grid", grid, self.log_step)  # the scalars' step axis
         out = Path(self.trainer.default_root_dir) / "samples" / f"epoch_{self.current_epoch:04d}.png"
         save_png(grid, out)
         return grid

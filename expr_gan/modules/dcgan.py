@@ -46,8 +46,8 @@ class ConditionalGANModule(ExpressionEditModule):
                  lambda_tv: float = 0.0, lambda_change: float = 0.0, change_threshold: float = 0.08,
                  critic: nn.Module | None = None, lambda_expr: float = 0.0, d_cls_on_fake: bool = False, d_real: str = "target", d_steps: int = 1,
                  g_steps: int = 1, iters_per_batch: int = 1, g_every_n_batches: int = 1, gradient_clip_val: float | None = None,
-                 ema_decay: float = 0.0, grid_every_n_epochs: int = 1):
-        super().__init__(optimizer, grid_every_n_epochs)
+                 ema_decay: float = 0.0, grid_every_n_epochs: int = 1, on_nonfinite: str = "stop"):
+        super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite)
         if min(d_steps, g_steps) < 0 or iters_per_batch < 1:
             raise ValueError("model.d_steps and model.g_steps must be >= 0 and model.iters_per_batch >= 1")
         if d_real not in ("target", "source"):
@@ -61,7 +61,7 @@ class ConditionalGANModule(ExpressionEditModule):
         self.d_cls_on_fake, self.d_real = d_cls_on_fake, d_real
         self.d_steps, self.g_steps, self.iters_per_batch = d_steps, g_steps, iters_per_batch
         self.g_every_n_batches = g_every_n_batches
-        self.gradient_clip_val, self.ema_decay = gradient_clip_val, ema_decay
+        self.ema_decay = ema_decay
         self.generator_ema = copy.deepcopy(generator).requires_grad_(False) if ema_decay > 0 else None
         self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
 
@@ -199,9 +199,13 @@ class ConditionalGANModule(ExpressionEditModule):
         self.log_terms("train/D", d_losses, prog_bar=())
         self.log_terms("train/G", g_losses, prog_bar=("loss_rec", "loss_adv"))
 
-    def on_train_epoch_end(self) -> None:
-        for scheduler in self.lr_schedulers() or []:  # manual optimisation: schedulers step by hand
-            scheduler.step()
+    def on_train_epoch_start(self) -> None:
+        # manual optimisation: schedulers step by hand, once per finished epoch. Stepped as the next
+        # epoch starts rather than as one ends, so a checkpoint written at the end of an epoch's
+        # validation holds the schedulers as the resumed run must find them.
+        if self.current_epoch > 0:
+            for scheduler in self.lr_schedulers() or []:
+                scheduler.step()
 
     def _eval_rec(self, batch: dict) -> torch.Tensor:
         return self.rec_loss(self.translate(batch["source"], batch["target_onehot"]), batch.get("target_aligned", batch["target"]))

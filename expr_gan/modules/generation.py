@@ -11,8 +11,8 @@ class GenerationModule(ExpressionEditModule):
     """Trains `net(source, onehot) -> target` with `loss` (MSE, SmoothL1, L1, ...)."""
 
     def __init__(self, net: nn.Module, loss: nn.Module, optimizer=None, lambda_rec: float = 1.0,
-                 grid_every_n_epochs: int = 1):
-        super().__init__(optimizer, grid_every_n_epochs)
+                 grid_every_n_epochs: int = 1, gradient_clip_val: float | None = None, on_nonfinite: str = "stop"):
+        super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite)
         self.net, self.loss_fn, self.lambda_rec = net, loss, lambda_rec
 
     def translate(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:

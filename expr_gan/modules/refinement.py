@@ -23,8 +23,9 @@ class RefinementModule(ExpressionEditModule):
 
     def __init__(self, net: nn.Module, refiner: nn.Module, loss: nn.Module, optimizer=None, mode: str = "two_step",
                  stage1_ckpt: str | None = None, stage1_epochs: int = 1, lambda_rec: float = 1.0,
-                 lambda_stage1: float = 0.0, grid_every_n_epochs: int = 1):
-        super().__init__(optimizer, grid_every_n_epochs)
+                 lambda_stage1: float = 0.0, grid_every_n_epochs: int = 1, gradient_clip_val: float | None = None,
+                 on_nonfinite: str = "stop"):
+        super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite)
         if mode not in MODES:
             raise ValueError(f"model.mode={mode!r}: expected one of {', '.join(MODES)}")
         self.net, self.refiner, self.loss_fn = net, refiner, loss

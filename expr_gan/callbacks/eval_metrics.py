@@ -6,22 +6,25 @@ import torch
 
 
 class EvalMetrics(pl.Callback):
-    """Logs val/expr_acc, val/id_acc, val/l1, val/psnr, val/ssim, val/copy_ratio, val/cond_sensitivity.
+    """Logs val/<metric> for every metric of the evaluator (expr_acc, id_acc, c2st_acc, sharpness, l1,
+    psnr, ssim, copy_ratio, cond_sensitivity) and val/judge_real_acc.
 
     Uses a fixed, seeded subset of `max_pairs` validation pairs so epochs are comparable; the
-    referees are trained once per dataset (cached) on real training-identity images only.
+    referees are trained once per dataset (cached) on real training-identity images only; the C2ST
+    classifier is trained afresh at each evaluation (`c2st`: its settings, as for expr_gan.evaluate).
     """
 
-    def __init__(self, every_n_epochs: int = 1, max_pairs: int = 384, max_sources: int = 24, referee: dict | None = None):
+    def __init__(self, every_n_epochs: int = 1, max_pairs: int = 384, max_sources: int = 24, referee: dict | None = None,
+                 c2st: dict | None = None):
         self.every_n_epochs, self.max_pairs, self.max_sources = every_n_epochs, max_pairs, max_sources
-        self.referee = dict(referee or {})
+        self.referee, self.c2st = dict(referee or {}), dict(c2st or {})
         self.evaluator = None
         self.pairs = None
 
     def _setup(self, dm) -> None:
         from expr_gan.metrics.evaluator import evaluator_for
 
-        self.evaluator = evaluator_for(dm, self.referee, heldout="val")
+        self.evaluator = evaluator_for(dm, self.referee, heldout="val", c2st=self.c2st)
         order = torch.randperm(len(dm.val_pairs), generator=torch.Generator().manual_seed(1234))
         self.pairs = dm.val_pairs[order[: self.max_pairs]]
 
@@ -43,6 +46,8 @@ class EvalMetrics(pl.Callback):
         metrics = self.evaluator.evaluate(self.pairs, pl_module.translate, trainer.datamodule.pixels,
                                           max_sources=self.max_sources, device=pl_module.device)
         pl_module.train(was_training)
-        for key in ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity"):
+        from expr_gan.metrics.evaluator import METRIC_KEYS
+
+        for key in METRIC_KEYS:
             pl_module.log(f"val/{key}", metrics[key], rank_zero_only=True)
         pl_module.log("val/judge_real_acc", self.evaluator.judge_real_acc, rank_zero_only=True)

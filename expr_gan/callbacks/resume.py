@@ -1,5 +1,4 @@
-"""Exact resume: checkpoints record every RNG state and the position in the data order; periodic
-checkpoints every N training batches.
+"""Exact resume: checkpoints record every RNG state and the position in the data order.
 
 Lightning restores weights, optimizers, schedulers and loop counters. What it leaves out is
 restored here: the torch / CUDA / numpy / python RNG states (put back just before the first
@@ -11,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import random
-from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
@@ -44,14 +42,24 @@ def set_rng_states(states: dict) -> None:
 
 
 class ExactResume(pl.Callback):
-    """Save RNG states and the data position in each checkpoint; restore both when resuming."""
+    """Save RNG states and the data position in each checkpoint; restore both when resuming.
+
+    The position is tracked here from public hooks: after each training batch it is (epoch, batches
+    done in that epoch); once an epoch ends (also one cut short by a budget) it is the next epoch's start.
+    """
 
     def __init__(self):
         self._pending_rng: dict | None = None
+        self._epoch, self._done = 0, 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self._epoch, self._done = trainer.current_epoch, batch_idx + 1  # batch_idx counts on after a resume
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._epoch, self._done = trainer.current_epoch + 1, 0
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        epoch = trainer.current_epoch
-        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed  # batches whose step has run
+        epoch, done = self._epoch, self._done
         if done >= trainer.num_training_batches:  # saved at the end of an epoch: resume at the next one
             epoch, done = epoch + 1, 0
         checkpoint[KEY] = {"rng": rng_states(), "epoch": epoch,
@@ -64,6 +72,7 @@ class ExactResume(pl.Callback):
             log.warning("resume: the checkpoint has no data position or RNG states (made by an older expr_gan?); "
                         "training continues, but not exactly as the interrupted run would have")
             return
+        self._epoch, self._done = state["epoch"], state["batches_done"]
         if trainer.world_size > 1:
             log.warning("resume: exact resume is for one device; with %d processes the epoch restarts its order",
                         trainer.world_size)
@@ -78,22 +87,3 @@ class ExactResume(pl.Callback):
         if self._pending_rng is not None:  # the first resumed step draws what the killed run would have
             set_rng_states(self._pending_rng)
             self._pending_rng = None
-
-
-class BatchCheckpoint(pl.Callback):
-    """Write `<run dir>/checkpoints/last.ckpt` every `every_n_batches` training batches (None: never).
-
-    Lightning's `every_n_train_steps` counts optimizer steps, several per batch for a GAN; this counts
-    batches whatever the family. Writes are atomic (AtomicCheckpointIO), so a kill during one keeps
-    the previous file.
-    """
-
-    def __init__(self, dirpath: str, every_n_batches: int | None = None):
-        if every_n_batches is not None and every_n_batches < 1:
-            raise ValueError(f"callbacks.batch_checkpoint.every_n_batches={every_n_batches}: expected a positive number or null")
-        self.dirpath, self.every_n_batches = Path(dirpath), every_n_batches
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        done = trainer.fit_loop.total_batch_idx + 1
-        if self.every_n_batches and done % self.every_n_batches == 0:
-            trainer.save_checkpoint(self.dirpath / "last.ckpt", weights_only=False)
