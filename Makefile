@@ -1,33 +1,44 @@
-# expr_gan — `make help` lists the targets.
+# expr_gan — `make help` lists the targets. Every target that runs Python installs .venv first if
+# it is missing or older than pyproject.toml, so `make train` works on a fresh clone.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-all bench tensorboard clean-outputs
+.PHONY: help install train evaluate replicate test test-all bench tensorboard clean-outputs
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-install: ## create .venv and install expr_gan with its dev extra (torch 2.14.1 / torchvision 0.29.1)
+$(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install "torch==2.14.1" "torchvision==0.29.1"
 	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(INSTALLED)
 
-train: ## train the default configuration (ARGS="model=... loss=..." to override)
+install: $(INSTALLED) ## create .venv and install expr_gan with its dev extra (torch 2.14.1 / torchvision 0.29.1)
+
+train: $(INSTALLED) ## train the default configuration (ARGS="model=... loss=..." to override)
 	$(BIN)/python -m expr_gan.train $(ARGS)
 
-test: ## fast test tier (everything not marked slow)
+evaluate: $(INSTALLED) ## evaluate the newest run's last.ckpt (CKPT=path to choose another)
+	$(BIN)/python -m expr_gan.evaluate ckpt=$(or $(CKPT),$(shell ls -td outputs/train/runs/*/checkpoints/last.ckpt 2>/dev/null | head -n 1)) $(ARGS)
+
+replicate: $(INSTALLED) ## the report, claim by claim (ARGS="budget=paper" on a GPU)
+	$(BIN)/python -m expr_gan.replicate $(ARGS)
+
+test: $(INSTALLED) ## fast test tier (everything not marked slow)
 	$(BIN)/python -m pytest -m "not slow" -q
 
-test-all: ## every test, slow ones included
+test-all: $(INSTALLED) ## every test, slow ones included
 	$(BIN)/python -m pytest -q
 
-bench: ## our training step vs a plain PyTorch loop (ARGS="device=cuda size=128 batch=64 precision=bf16-mixed channels_last=1 compile=1")
+bench: $(INSTALLED) ## our training step vs a plain PyTorch loop (ARGS="device=cuda size=128 batch=64 precision=bf16-mixed channels_last=1 compile=1")
 	$(BIN)/python -m expr_gan.bench $(ARGS)
 
-tensorboard: ## TensorBoard over every run and sweep in outputs/
+tensorboard: $(INSTALLED) ## TensorBoard over every run and sweep in outputs/
 	$(BIN)/tensorboard --logdir outputs
 
 clean-outputs: ## delete every run, sweep and cache under outputs/

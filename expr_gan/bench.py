@@ -40,43 +40,65 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def plain_step(module, batch: dict, optimizers: list) -> None:
-    """One training step written as a user would without Lightning (same nets, losses, optimizers)."""
-    from expr_gan.modules.dcgan import ConditionalGANModule
-    from expr_gan.modules.generation import GenerationModule
-    from expr_gan.modules.joint import JointModule
-    from torch import nn
-
-    if isinstance(module, ConditionalGANModule):
-        opt_g, opt_d = optimizers
-
-        def phase(train: nn.Module, frozen: nn.Module, opt, losses, steps: int) -> None:
-            train.requires_grad_(True)
-            frozen.requires_grad_(False)  # as a careful user would: no gradients for the other net
-            for _ in range(steps):
-                opt.zero_grad(set_to_none=True)
-                sum(losses(batch).values()).backward()
-                opt.step()
-
-        for _ in range(module.iters_per_batch):
-            phase(module.discriminator, module.generator, opt_d, module.discriminator_losses, module.d_steps)
-            phase(module.generator, module.discriminator, opt_g, module.generator_losses, module.g_steps)
-            if module.generator_ema is not None:
-                module._update_ema()
-        module.discriminator.requires_grad_(True)
-        return
+def _plain_generation(module, batch: dict, optimizers: list) -> None:
     (opt,) = optimizers
-    if isinstance(module, GenerationModule):
-        loss = module.loss_fn(module.net(batch["source"], batch["target_onehot"]), batch["target"])
-    else:
-        losses, features = module.step_losses(batch)
-        loss = sum(losses.values())
-        if isinstance(module, JointModule) and features is not None:
-            loss = loss + module.lambda_cls * module._cls(batch, features)[0]
+    loss = module.loss_fn(module.net(batch["source"], batch["target_onehot"]), batch["target"])
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
 
+
+def _plain_refinement(module, batch: dict, optimizers: list) -> None:
+    (opt,) = optimizers
+    losses, features = module.step_losses(batch)
+    loss = sum(losses.values())
+    if features is not None and hasattr(module, "head"):  # the joint family's classifier head
+        loss = loss + module.lambda_cls * module._cls(batch, features)[0]
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+def _plain_gan(module, batch: dict, optimizers: list) -> None:
+    from torch import nn
+
+    opt_g, opt_d = optimizers
+
+    def phase(train: nn.Module, frozen: nn.Module, opt, losses, steps: int) -> None:
+        train.requires_grad_(True)
+        frozen.requires_grad_(False)  # as a careful user would: no gradients for the other net
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            sum(losses(batch).values()).backward()
+            opt.step()
+
+    for _ in range(module.iters_per_batch):
+        phase(module.discriminator, module.generator, opt_d, module.discriminator_losses, module.d_steps)
+        phase(module.generator, module.discriminator, opt_g, module.generator_losses, module.g_steps)
+        if module.generator_ema is not None:
+            module._update_ema()
+    module.discriminator.requires_grad_(True)
+
+
+def plain_steps() -> dict:
+    """The hand-written reference step of each family (module class -> step). Adding a family to the
+    bench: its step here, its overrides in CASES."""
+    from expr_gan.modules.conditional_gan import ConditionalGANModule
+    from expr_gan.modules.generation import GenerationModule
+    from expr_gan.modules.joint import JointModule
+    from expr_gan.modules.refinement import RefinementModule
+
+    return {GenerationModule: _plain_generation, RefinementModule: _plain_refinement, JointModule: _plain_refinement,
+            ConditionalGANModule: _plain_gan}
+
+
+def plain_step(module, batch: dict, optimizers: list) -> None:
+    """One training step written as a user would without Lightning (same nets, losses, optimizers)."""
+    step = plain_steps().get(type(module))
+    if step is None:
+        raise ValueError(f"bench: {type(module).__name__} has no plain reference step; "
+                         "add one to plain_steps() in expr_gan/bench.py")
+    step(module, batch, optimizers)
 
 
 class _DataClock:

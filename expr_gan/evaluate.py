@@ -53,14 +53,15 @@ def confusion_png(confusion: list[list[int]], names, path: Path) -> Path:
 
 
 def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = "test", max_pairs: int | None = None,
-                        device: str = "cpu") -> dict:
-    """Metrics of the checkpoint's model and of the baselines, plus the referees' real accuracies."""
+                        device: str = "cpu", baselines: tuple[str, ...] = ("copy", "oracle", "aligned")) -> dict:
+    """Metrics of the checkpoint's model and of the `baselines` (`aligned` only where the data has eye
+    positions), plus the referees' real accuracies."""
     import torch
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
     from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint
-    from expr_gan.metrics.evaluator import evaluator_for
+    from expr_gan.metrics.evaluator import METRIC_KEYS, evaluator_for
 
     ckpt = load_checkpoint(ckpt_path)
     cfg = checkpoint_config(ckpt)
@@ -78,15 +79,17 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
     pairs = dm.test_pairs if split == "test" and len(dm.test_pairs) else dm.val_pairs
     if max_pairs:
         pairs = pairs[torch.randperm(len(pairs), generator=torch.Generator().manual_seed(0))[: int(max_pairs)]]
-    baselines = ["copy", "oracle"] + (["aligned"] if torch.isfinite(dm.faces.eyes[pairs]).all() else [])
+    eyes = bool(torch.isfinite(dm.faces.eyes[pairs]).all())
+    baselines = [b for b in baselines if b != "aligned" or eyes]
     rows = {"model": evaluator.evaluate(pairs, module.translate, dm.pixels, device=device),
             **{name: evaluator.evaluate(pairs, baseline=name) for name in baselines}}
     model = rows["model"]
     info_path = Path(ckpt_path).resolve().parent.parent / "run_info.json"  # <run dir>/checkpoints/x.ckpt
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     return {"name": info.get("name", cfg.get("task_name")), "fit_seconds": info.get("fit_seconds"),
-            "hardware": info.get("hardware"),**{k: model[k] for k in COLUMNS}, "confusion": model["confusion"], "num_pairs": model["num_pairs"],
-            "judge_real_acc": evaluator.judge_real_acc, "id_real_acc": rows["oracle"]["id_acc"],
+            "hardware": info.get("hardware"), **{k: model[k] for k in METRIC_KEYS}, "confusion": model["confusion"],
+            "num_pairs": model["num_pairs"],
+            "judge_real_acc": evaluator.judge_real_acc, "id_real_acc": evaluator.id_real_acc(),
             "sharpness_aligned_real": model["sharpness_aligned_real"], "c2st": evaluator.c2st,
             "baselines": {name: rows[name] for name in baselines},
             "expression_names": list(dm.expression_names), "split": split, "checkpoint": str(ckpt_path),
@@ -95,10 +98,12 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
 
 def main(argv: list[str]) -> int:
     """Parse arguments, evaluate, write the files and print the table."""
-    from expr_gan.cli import parse_args
+    from expr_gan.cli import UsageError, parse_args
     from expr_gan.io import atomic_write_text
 
     opts, overrides = parse_args(argv, {"ckpt", "split", "out", "max_pairs", "device"}, {"ckpt"}, USAGE)
+    if not opts["ckpt"]:
+        raise UsageError(f"ckpt= is empty (no run found? train one first: make train)\n{USAGE}")
     out = Path(opts.get("out") or f"outputs/evaluate/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     result = evaluate_checkpoint(opts["ckpt"], overrides, opts.get("split", "test"), opts.get("max_pairs"),
                                  opts.get("device", "cpu"))

@@ -108,7 +108,7 @@ def main(argv: list[str]) -> int:
 
     from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint, pixels_from
     from expr_gan.cli import UsageError, parse_args
-    from expr_gan.data.synthetic import save_png
+    from expr_gan.visual import save_png
 
     opts, overrides = parse_args(argv, {"ckpt", "input", "out", "target", "strength", "mix", "detector"},
                                  {"ckpt", "input"}, USAGE)

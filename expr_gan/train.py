@@ -49,8 +49,9 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
 
     datamodule = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     model = apply_speed(instantiate(cfg.model), **(cfg.get("speed") or {}))
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
-    callbacks += [ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)), ExactResume(), FrozenHeap()]
+    # ExactResume first: its on_train_batch_end must record the position before LastCheckpoint saves it
+    callbacks = [ExactResume(), ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)), FrozenHeap()]
+    callbacks += [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None and "_target_" in lg]
     # without a ModelCheckpoint of ours Lightning would add its own default one (epoch=..-step=...ckpt)
     keeps_best = any(isinstance(c, pl.callbacks.ModelCheckpoint) for c in callbacks)

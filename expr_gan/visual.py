@@ -1,9 +1,14 @@
-"""The sample grid: fixed sources x every target expression, with the real targets beneath."""
+"""Pictures: the sample grid (fixed sources x every target expression, the real targets beneath),
+a dataset's contact sheet, and atomic PNG files."""
 from __future__ import annotations
 
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import torch
+
+if TYPE_CHECKING:
+    from expr_gan.data.faceset import FaceSet
 
 
 @torch.no_grad()
@@ -35,3 +40,30 @@ def expression_grid(translate: Callable[[torch.Tensor, torch.Tensor], torch.Tens
         rows += [grey[None], truth[i]]
     tiles = torch.cat(rows).float().cpu()
     return make_grid(tiles, nrow=e + 1, padding=2, pad_value=1.0)
+
+
+def contact_sheet(faces: "FaceSet", max_identities: int = 8) -> torch.Tensor:
+    """A uint8 [C, H, W] grid: rows are identities, columns the expressions (grey where missing)."""
+    from torchvision.utils import make_grid
+
+    people = list(dict.fromkeys(faces.identity.tolist()))[:max_identities]
+    blank = torch.full_like(faces.images[0], 128)
+    tiles = []
+    for person in people:
+        for e in range(faces.num_expressions):
+            hit = ((faces.identity == person) & (faces.expression == e)).nonzero()
+            tiles.append(faces.images[hit[0, 0]] if len(hit) else blank)
+    return make_grid(torch.stack(tiles), nrow=faces.num_expressions, padding=2, pad_value=255)
+
+
+def save_png(image: torch.Tensor, path: str | Path) -> Path:
+    """Atomically save a uint8 or [0,1] float [C, H, W] tensor as a PNG."""
+    from PIL import Image
+
+    from expr_gan.io import atomic_write
+
+    if image.dtype != torch.uint8:
+        image = (image.clamp(0, 1) * 255).round().to(torch.uint8)
+    array = image.permute(1, 2, 0).cpu().numpy()
+    pil = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+    return atomic_write(path, lambda tmp: pil.save(tmp, format="PNG"))

@@ -51,9 +51,65 @@ class RecordBatchIndices(pl.Callback):
 
 
 class RecordSaves(pl.Callback):
-    """`batches_trained` at every checkpoint write (`+callbacks.saves._target_=helpers.RecordSaves`)."""
+    """`batches_trained` at every checkpoint write, and the data position the file records
+    (`+callbacks.saves._target_=helpers.RecordSaves`)."""
 
     at: list = []
+    positions: list = []
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint):
         RecordSaves.at.append(pl_module.batches_trained)
+        position = checkpoint.get("expr_gan_resume") or {}
+        RecordSaves.positions.append((position.get("epoch"), position.get("batches_done")))
+
+
+class TrainingCheck(pl.Callback):
+    """Did the run train? (`+callbacks.check._target_=helpers.TrainingCheck`; the last run's is `TrainingCheck.last`)
+
+    The family's reconstruction loss on one fixed validation batch (eval mode) when training starts and
+    when it ends, and how far the weights moved.
+    """
+
+    last = None
+
+    def _loss(self, module) -> float:
+        was = module.training
+        module.eval()
+        with torch.no_grad():
+            value = float(module.eval_loss_rec({k: v.to(module.device) for k, v in self.batch.items()}))
+        module.train(was)
+        return value
+
+    def on_train_start(self, trainer, pl_module):
+        self.batch = next(iter(trainer.datamodule.val_dataloader()))
+        self.before = self._loss(pl_module)
+        self.start = [p.detach().clone() for p in pl_module.parameters()]
+
+    def on_train_end(self, trainer, pl_module):
+        self.after = self._loss(pl_module)
+        self.moved = sum(float((p.detach() - q).abs().sum()) for p, q in zip(pl_module.parameters(), self.start))
+        TrainingCheck.last = self
+
+
+def assert_trained(metrics: dict, check: "TrainingCheck | None" = None, loss_down: bool = False) -> None:
+    """Every logged value is finite; with `check`, the weights moved (and, with `loss_down`, the loss fell)."""
+    import math
+
+    bad = {k: v for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)}
+    assert not bad, f"non-finite metrics: {bad}"
+    assert "val/loss_rec" in metrics
+    if check is not None:
+        assert check.moved > 0, "no weight changed: nothing trained"
+        if loss_down:
+            assert check.after < check.before, f"loss on a fixed batch went {check.before:.4f} -> {check.after:.4f}"
+
+
+class GradNorms(pl.Callback):
+    """The total gradient norm each optimizer steps with (`+callbacks.norms._target_=helpers.GradNorms`)."""
+
+    norms: list = []
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        if grads:
+            GradNorms.norms.append(float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))))

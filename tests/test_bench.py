@@ -19,3 +19,20 @@ def test_bench_writes_records(tmp_path, cache_dir):
     assert "| generation |" in result.stdout and "--help" in result.stdout
     bad = run_cli("expr_gan.bench", "cases=nope", cwd=REPO)
     assert bad.returncode == 2 and "unknown ['nope']" in bad.stderr
+
+
+def test_every_family_has_a_plain_reference_and_others_get_a_clear_error():
+    import pytest
+
+    from expr_gan.bench import CASES, plain_step, plain_steps
+    from expr_gan.modules.base import ExpressionEditModule
+
+    families = {cls.__name__ for cls in plain_steps()}
+    assert families == {"GenerationModule", "RefinementModule", "JointModule", "ConditionalGANModule"}
+    assert len(CASES) == 7
+
+    class NewFamily(ExpressionEditModule):
+        pass
+
+    with pytest.raises(ValueError, match="NewFamily has no plain reference step; add one to plain_steps"):
+        plain_step(NewFamily(), {}, [])

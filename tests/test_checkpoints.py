@@ -38,7 +38,7 @@ def test_last_ckpt_is_the_final_state_when_the_last_validation_is_worse(make_cfg
 
 
 def test_last_ckpt_without_a_monitor_and_after_a_mid_epoch_stop(make_cfg):
-    cfg = make_cfg("model=ours", *QUIET, "callbacks.best_checkpoint.monitor=null", "max_batches=5",
+    cfg = make_cfg("model=dcgan", *QUIET, "callbacks.best_checkpoint.monitor=null", "max_batches=5",
                    "callbacks.last_checkpoint.every_n_batches=2")
     train(cfg)
     last = _load(_checkpoints(cfg) / "last.ckpt")
@@ -53,7 +53,7 @@ def test_extending_a_stopped_run_continues_it_exactly(make_cfg, tmp_path):
     from omegaconf import open_dict
     from test_resume import EXACT, _assert_identical
 
-    base = [*EXACT, "model=ours", "callbacks.best_checkpoint.monitor=null"]
+    base = [*EXACT, "model=dcgan", "callbacks.best_checkpoint.monitor=null"]
     straight = make_cfg(*base, "max_batches=12")
     with open_dict(straight):
         straight.paths.output_dir = str(tmp_path / "straight")

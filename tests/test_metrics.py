@@ -12,6 +12,7 @@ from expr_gan.train import train
 from conftest import REPO, run_cli
 
 REFEREE = {"epochs": 12, "width": 16, "seed": 0}
+QUICK_C2ST = {"steps": 60, "width": 8, "train_pairs": 96}  # its power is tested in test_realism.py
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def setup(tmp_path_factory):
     dm = FacePairsDataModule(SyntheticFaces(num_identities=30, size=32, alignment="shared"), size=32,
                              split_fractions=(0.6, 0.2, 0.2), cache_dir=cache)
     dm.setup()
-    return dm, evaluator_for(dm, REFEREE, heldout="test"), cache
+    return dm, evaluator_for(dm, REFEREE, heldout="test", c2st=QUICK_C2ST), cache
 
 
 def test_copy_baseline(setup):
@@ -97,11 +98,16 @@ def test_evaluate_cli_writes_files_and_rejects_bad_input(make_cfg, tmp_path, cac
                      cwd=REPO, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
-    for key in ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity", "judge_real_acc", "id_real_acc"):
-        assert isinstance(metrics[key], float)
+    for key in ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity",
+                "judge_real_acc", "id_real_acc", "sharpness_aligned_real"):
+        assert isinstance(metrics[key], float) and metrics[key] == metrics[key], key  # a number, not NaN
     assert metrics["baselines"]["copy"]["copy_ratio"] == 0.0 and metrics["baselines"]["oracle"]["l1"] == 0.0
-    assert (tmp_path / "ev" / "confusion.png").stat().st_size > 0
-    assert "| copy |" in result.stdout and "| oracle |" in (tmp_path / "ev" / "metrics.md").read_text()
+    assert metrics["baselines"]["oracle"]["c2st_acc"] == 0.5 and set(metrics["baselines"]) == {"copy", "oracle", "aligned"}
+    assert metrics["baselines"]["aligned"]["sharpness"] == pytest.approx(metrics["sharpness_aligned_real"])
+    from PIL import Image
+    assert Image.open(tmp_path / "ev" / "confusion.png").size == (110 + 6 * 56 + 10,) * 2  # 6 x 6 cells
+    table = (tmp_path / "ev" / "metrics.md").read_text()
+    assert "| copy |" in result.stdout and "| oracle |" in table and "| aligned |" in table and "c2st_acc | sharpness" in table
 
     bad = run_cli("expr_gan.evaluate", f"ckpt={tmp_path}/missing.ckpt", cwd=REPO)
     assert bad.returncode == 2 and "missing.ckpt does not exist" in bad.stderr
@@ -115,8 +121,11 @@ def test_evaluate_cli_writes_files_and_rejects_bad_input(make_cfg, tmp_path, cac
 
 def test_training_logs_val_metrics(make_cfg):
     metrics = train(make_cfg("logger=none"))
-    for key in ("expr_acc", "id_acc", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity", "judge_real_acc"):
-        assert f"val/{key}" in metrics
+    for key in ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity",
+                "judge_real_acc"):
+        value = metrics[f"val/{key}"]
+        assert value == value and value >= 0, key  # logged, a number
+    assert 0 <= metrics["val/c2st_acc"] <= 1 and 0 <= metrics["val/expr_acc"] <= 1
 
 
 def test_generate_cli(make_cfg, tmp_path, cache_dir):

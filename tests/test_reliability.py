@@ -24,6 +24,28 @@ def test_nonfinite_loss_stops_naming_batch_and_term(make_cfg, model):
                          for t in torch.load(c, weights_only=True)["state_dict"].values() if t.is_floating_point())
 
 
+def test_a_failing_fit_leaves_the_heap_unfrozen(make_cfg):
+    """FrozenHeap freezes the heap for training and unfreezes it on every way out, a direct trainer.fit
+    that raises included (not only train()'s)."""
+    import gc
+
+    from hydra.utils import instantiate
+
+    from expr_gan.callbacks.heap import FrozenHeap
+
+    cfg = make_cfg("model=generation", *NAN, "trainer.max_epochs=3")
+    seen = {}
+
+    class Probe(__import__("pytorch_lightning").Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            seen["frozen"] = gc.get_freeze_count()
+
+    trainer = instantiate(cfg.trainer, callbacks=[FrozenHeap(), Probe()], logger=False, enable_checkpointing=False)
+    with pytest.raises(DivergenceError):
+        trainer.fit(instantiate(cfg.model), datamodule=instantiate(cfg.data, pixels=instantiate(cfg.pixels)))
+    assert seen["frozen"] > 0 and gc.get_freeze_count() == 0
+
+
 @pytest.mark.parametrize("model", ["generation", "dcgan"])
 def test_nonfinite_batches_can_be_skipped(make_cfg, model):
     cfg = make_cfg(f"model={model}", *NAN, "on_nonfinite=skip", "trainer.max_epochs=2")

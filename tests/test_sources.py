@@ -9,8 +9,10 @@ from expr_gan.data.sources.caspeal import CASPEALSource, parse_name
 from expr_gan.data.sources.folder import CSVSource, FolderSource
 from expr_gan.data.sources.kdef import KDEFSource
 from expr_gan.data.sources.rafd import RaFDSource
+import helpers
 from expr_gan.train import train
 from conftest import REPO, run_cli
+from helpers import assert_trained
 from fixtures import make_caspeal, make_csv, make_folder, make_kdef, make_rafd
 from test_families import SHORT
 
@@ -73,7 +75,9 @@ def test_inspect_cli_on_caspeal(caspeal, tmp_path):
     assert report["pairs"] == 4 * 3 and report["identities_without_pairs"] == 1  # 000010 has no neutral
     files = {s["file"].rsplit("/", 1)[-1] for s in report["skipped"]}
     assert {"scan_notes.tif", info["corrupt"] + ".tif"} <= files
-    assert (tmp_path / "i" / "contact_sheet.png").is_file()
+    from PIL import Image
+    sheet = Image.open(tmp_path / "i" / "contact_sheet.png")  # 5 people x 6 expressions of 32 px, 2 px padding
+    assert sheet.size == (6 * 34 + 2, 5 * 34 + 2)
     text = run_cli("expr_gan.data.inspect", "data=caspeal", f"data.root={root}", f"out={tmp_path}/j", "data.size=32", cwd=REPO)
     assert "usable pairs (all): 54" in text.stdout and "skipped" in text.stdout
 
@@ -128,5 +132,23 @@ def test_short_training_run_on_each_source(make_cfg, tmp_path, kind, caspeal):
     {"rafd": make_rafd, "kdef": make_kdef, "folder": make_folder, "csv": make_csv}.get(kind, lambda r: None)(root)
     extra = ["data.expressions=[neutral,laughing,frowning]"] if kind in ("folder", "csv") else []
     cfg = make_cfg(f"data={kind}", f"data.root={root}", "data.split_fractions=[0.4,0.3,0.3]", *extra, *SHORT)
-    metrics = train(cfg)
-    assert "val/loss_rec" in metrics and cfg.data.num_expressions == {"rafd": 8, "kdef": 7, "caspeal": 6}.get(kind, 3)
+    helpers.TrainingCheck.last = None
+    assert_trained(train(cfg), helpers.TrainingCheck.last)
+    assert cfg.data.num_expressions == {"rafd": 8, "kdef": 7, "caspeal": 6}.get(kind, 3)
+
+
+@pytest.mark.parametrize("kind,subset", [("caspeal", "[neutral,laughing]"), ("rafd", "[neutral,happy]"),
+                                         ("kdef", "[neutral,happy]"), ("folder", "[neutral,laughing]"),
+                                         ("csv", "[neutral,laughing]")])
+def test_source_expressions_subset_works_for_every_source(make_cfg, tmp_path, kind, subset, caspeal):
+    """The README's `data.source.expressions=[...]`: the one-hot follows the subset, whatever the source."""
+    from hydra.utils import instantiate
+
+    root = {"caspeal": caspeal[0]}.get(kind, tmp_path / kind)
+    {"rafd": make_rafd, "kdef": make_kdef, "folder": make_folder, "csv": make_csv}.get(kind, lambda r: None)(root)
+    cfg = make_cfg(f"data={kind}", f"data.root={root}", f"data.source.expressions={subset}")
+    assert cfg.data.num_expressions == 2
+    dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
+    dm.setup()
+    assert list(dm.expression_names) == subset.strip("[]").split(",")
+    assert set(dm.faces.expression.tolist()) == {0, 1}

@@ -1,6 +1,9 @@
 """Multiruns with the basic and joblib launchers, a failing job, the sweep report, launcher/Optuna configs."""
 import csv
+import json
 from pathlib import Path
+
+import torch
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -25,14 +28,19 @@ def test_2x2_multirun_and_report(tmp_path, cache_dir, launcher):
                      f"hydra.sweep.dir={sweep}", cwd=REPO, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = _jobs(sweep)
-    assert len(jobs) == 4 and all((j / "metrics.json").is_file() and (j / "checkpoints" / "last.ckpt").is_file() for j in jobs)
+    assert len(jobs) == 4
+    for job in jobs:  # each job's own metrics and final weights
+        assert json.loads((job / "metrics.json").read_text())["val/loss_rec"] > 0
+        assert torch.load(job / "checkpoints" / "last.ckpt", weights_only=True)["expr_gan_batches_trained"] > 0
     report = run_cli("expr_gan.report", f"dir={sweep}", "sort=val/loss_rec", "ascending=true", cwd=REPO)
     assert report.returncode == 0, report.stderr
     rows = list(csv.DictReader(open(sweep / "report.csv")))
     assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
     assert {r["overrides"] for r in rows} == {f"loss={a} optimizer={b}" for a in ("mse", "smoothl1") for b in ("adam", "sgd")}
     values = [float(r["val/loss_rec"]) for r in rows]
-    assert values == sorted(values) and (sweep / "report.png").stat().st_size > 0
+    assert values == sorted(values)
+    from PIL import Image
+    assert Image.open(sweep / "report.png").size == (720, 30 + 22 * 4)  # one bar per job
     assert "| job | status | overrides |" in (sweep / "report.md").read_text()
 
 
@@ -56,32 +64,53 @@ def test_a_failing_single_run_still_fails_loudly(tmp_path):
     assert result.returncode != 0 and (tmp_path / "run" / "error.txt").is_file()
 
 
-@pytest.mark.parametrize("overrides,key,value", [
-    (["hydra/launcher=slurm"], "partition", "gpu"),
-    (["hydra/launcher=local_gpus"], "gpus_per_node", 1),
-    (["hydra/launcher=joblib"], "n_jobs", -1),
-    (["experiment=ours_cpu", "hparams_search=ours_optuna"], "direction", "maximize"),
-])
-def test_launcher_and_optuna_configs_compose(overrides, key, value):
+def _hydra_cfg(*overrides: str):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    node = cfg.hydra.sweeper if "hparams_search" in " ".join(overrides) else cfg.hydra.launcher
-    assert node[key] == value
-    if "hparams_search" in " ".join(overrides):
-        assert cfg.optimized_metric == "val/expr_acc" and "model.lambda_rec" in node.params
+        return compose("train", overrides=list(overrides), return_hydra_config=True)
 
 
-def test_ablation_experiments_are_multiruns():
-    for name, jobs in (("ablation_two_step", 144), ("ablation_dcgan_iters", 4)):
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-            cfg = compose("train", overrides=[f"experiment={name}"], return_hydra_config=True)
-        assert str(cfg.hydra.mode).endswith("MULTIRUN")
-        count = 1
-        for values in cfg.hydra.sweeper.params.values():
-            count *= len(str(values).split(","))
-        assert count == jobs
+@pytest.mark.parametrize("launcher,cls,check", [
+    ("slurm", "SlurmLauncher", lambda obj: obj.params["partition"] == "gpu" and obj.params["gpus_per_node"] == 1),
+    ("local_gpus", "LocalLauncher", lambda obj: obj.params["gpus_per_node"] == 1 and obj.params["tasks_per_node"] == 1),
+    ("joblib", "JoblibLauncher", lambda obj: obj.joblib["n_jobs"] == -1),
+])
+def test_launchers_instantiate_with_their_settings(launcher, cls, check):
+    from hydra.utils import instantiate
+
+    obj = instantiate(_hydra_cfg(f"hydra/launcher={launcher}").hydra.launcher, _convert_="partial")
+    assert type(obj).__name__ == cls and check(obj)
+
+
+def test_optuna_search_space_parses_into_distributions():
+    from hydra.utils import instantiate
+    from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
+    from optuna.distributions import CategoricalDistribution, LogUniformDistribution, UniformDistribution
+
+    cfg = _hydra_cfg("experiment=ours_cpu", "hparams_search=ours_optuna")
+    sweeper = instantiate(cfg.hydra.sweeper, _convert_="partial")
+    assert type(sweeper).__name__ == "OptunaSweeper" and cfg.optimized_metric == "val/expr_acc"
+    space, fixed = create_params_from_overrides([f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()])
+    assert not fixed and cfg.hydra.sweeper.direction == "maximize"
+    assert isinstance(space["model.lambda_rec"], LogUniformDistribution) and space["model.lambda_rec"].high == 300
+    assert isinstance(space["model.lambda_mask"], UniformDistribution)
+    assert set(space["model.gan_loss.mode"].choices) == {"lsgan", "hinge", "bce"}
+    assert isinstance(space["model.gan_loss.mode"], CategoricalDistribution)
+
+
+@pytest.mark.parametrize("name,jobs", [("ablation_two_step", 144), ("ablation_dcgan_iters", 4)])
+def test_ablation_experiments_are_multiruns(name, jobs):
+    """Expanded by Hydra's own sweeper, as `-m` would: every job composes."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    cfg = _hydra_cfg(f"experiment={name}")
+    assert str(cfg.hydra.mode).endswith("MULTIRUN")
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()])
+    (batch,) = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+    assert len(batch) == jobs and len({tuple(job) for job in batch}) == jobs
+    job_cfg = _hydra_cfg(f"experiment={name}", *batch[-1])  # the last job composes too
+    assert job_cfg.task_name == name
 
 
 @pytest.mark.slow
@@ -98,3 +127,40 @@ def test_ddp_two_cpu_processes_train_the_gan(tmp_path, cache_dir):
     ckpt = __import__("torch").load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert any(k.startswith("discriminator.") for k in ckpt["state_dict"]) and ckpt["global_step"] > 0
     assert (run / "metrics.json").is_file() and [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+@pytest.mark.slow
+def test_ddp_validation_metrics_equal_the_single_process_values(tmp_path, cache_dir):
+    """trainer=ddp over 2 gloo processes: val/cls_acc and val/loss_rec are each over ALL validation pairs
+    (torchmetrics, summed across ranks), equal to one process scoring the same final weights."""
+    import json
+
+    import torch
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from expr_gan.checkpoint import build_module, load_checkpoint
+
+    run = tmp_path / "run"
+    result = run_cli("expr_gan.train", "model=joint", "debug=tiny", "trainer=ddp", "trainer.accelerator=cpu",
+                     "trainer.devices=2", "callbacks.eval_metrics=null", "print_config=false", f"hydra.run.dir={run}",
+                     cwd=REPO, timeout=900, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
+    assert result.returncode == 0, result.stderr[-4000:]
+    logged = json.loads((run / "metrics.json").read_text())
+    ckpt = load_checkpoint(run / "checkpoints" / "last.ckpt")  # written at the end of the last validation
+    module = build_module(ckpt)
+    cfg = OmegaConf.create(ckpt["expr_gan_config"])
+    dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
+    dm.setup()
+    assert len(dm.val_pairs) % 2 == 0  # two equal shards: DistributedSampler pads nothing
+    correct = seen = 0
+    loss_sum = 0.0
+    with torch.no_grad():
+        for batch in dm.val_dataloader():
+            _, refined, features = module.forward_stages(batch["source"], batch["target_onehot"])
+            correct += int((module.head(features[module.cls_level]).argmax(1) == batch["target_expr"]).sum())
+            seen += len(batch["source"])
+            loss_sum += float(module.loss_fn(refined, batch["target"])) * len(batch["source"])
+    assert seen == len(dm.val_pairs)
+    assert logged["val/cls_acc"] == pytest.approx(correct / seen, abs=1e-6)
+    assert logged["val/loss_rec"] == pytest.approx(loss_sum / seen, rel=1e-5)

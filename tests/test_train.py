@@ -7,18 +7,24 @@ import torch
 
 from expr_gan.train import train
 from conftest import REPO, run_cli
+from helpers import assert_trained
 
 
 def test_fast_dev_run_in_process(make_cfg):
     metrics = train(make_cfg("+trainer.fast_dev_run=true"))
-    assert "train/G/loss_rec" in metrics and "val/loss_rec" in metrics
+    assert "train/G/loss_rec" in metrics
+    assert_trained(metrics)
 
 
 def test_tiny_run_leaves_config_checkpoints_grids(make_cfg):
     cfg = make_cfg()
     metrics = train(cfg)
     run = Path(cfg.paths.output_dir)
-    assert (run / "config.yaml").is_file() and json.loads((run / "metrics.json").read_text()) == pytest.approx(metrics)
+    from omegaconf import OmegaConf
+    assert OmegaConf.load(run / "config.yaml") == OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    assert json.loads((run / "metrics.json").read_text()) == pytest.approx(metrics)
+    info = json.loads((run / "run_info.json").read_text())
+    assert info["epochs"] == 2 and info["batches"] > 0 and info["fit_seconds"] > 0
     assert sorted(p.name for p in (run / "samples").glob("*.png")) == ["epoch_0000.png", "epoch_0001.png"]
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["expr_gan_config"]["model"]["_target_"].endswith("GenerationModule")
@@ -39,12 +45,15 @@ def test_cli_writes_tensorboard_scalars_and_images(tmp_path, cache_dir):
     result = run_cli("expr_gan.train", "debug=tiny", f"hydra.run.dir={tmp_path}/run", cwd=REPO,
                      env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "_target_: expr_gan.modules.dcgan.ConditionalGANModule" in result.stdout  # the printed config: ours
+    assert "_target_: expr_gan.modules.conditional_gan.ConditionalGANModule" in result.stdout  # the printed config: ours
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload()
     scalars = events.Tags()["scalars"]
     assert any(t.startswith("train/") for t in scalars) and "val/loss_rec" in scalars
     assert "samples/grid" in events.Tags()["images"]
-    assert (tmp_path / "run" / "config.yaml").is_file() and (tmp_path / "run" / ".hydra" / "config.yaml").is_file()
+    import yaml
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["model"]["_target_"].endswith("ConditionalGANModule") and saved["paths"]["output_dir"] == str(tmp_path / "run")
+    assert (tmp_path / "run" / ".hydra" / "config.yaml").is_file()  # Hydra's own copy, unresolved
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
     tags = {v.tag for f in (tmp_path / "run" / "tensorboard").glob("events*") for ev in EventFileLoader(str(f)).Load()
             for v in ev.summary.value}
@@ -66,3 +75,17 @@ def test_cli_dcgan_smoothl1_as_typed(tmp_path, cache_dir):
     ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["expr_gan_config"]["model"]["_target_"].endswith("ConditionalGANModule")
     assert ckpt["expr_gan_config"]["loss"]["_target_"] == "torch.nn.SmoothL1Loss"
+
+
+def test_cli_user_errors_are_one_line_without_a_traceback(tmp_path):
+    (tmp_path / "empty").mkdir()
+    for args, expected in ((["data=folder", f"data.root={tmp_path}/missing"], "missing does not exist"),
+                           (["data=folder", f"data.root={tmp_path}/empty"], "is empty"),
+                           (["+trainer.gradient_clip_val=1"], "use model.gradient_clip_val")):
+        result = run_cli("expr_gan.train", "debug=tiny", "print_config=false", *args, f"hydra.run.dir={tmp_path}/run", cwd=REPO)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert f"error: " in result.stderr and expected in result.stderr and "Traceback" not in result.stderr
+        assert "HYDRA_FULL_ERROR=1" in result.stderr and (tmp_path / "run" / "error.txt").is_file()
+    full = run_cli("expr_gan.train", "debug=tiny", "data=folder", f"data.root={tmp_path}/missing",
+                   f"hydra.run.dir={tmp_path}/run", cwd=REPO, env={"HYDRA_FULL_ERROR": "1"})
+    assert full.returncode != 0 and "Traceback" in full.stderr

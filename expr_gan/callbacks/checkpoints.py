@@ -65,7 +65,7 @@ class LastCheckpoint(pl.Callback):
     def _write(self, trainer, pl_module) -> None:
         if trainer.fast_dev_run or trainer.sanity_checking:
             return
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # the whole state: weights, optimizers, loops
         self._written_at = pl_module.batches_trained
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:

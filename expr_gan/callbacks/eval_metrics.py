@@ -36,7 +36,9 @@ class EvalMetrics(pl.Callback):
         if trainer.sanity_checking or trainer.datamodule is None or not trainer.is_global_zero:
             return  # rank 0 evaluates; the other ranks of a DDP run skip
         if (trainer.current_epoch + 1) % self.every_n_epochs and not trainer.fast_dev_run:
-            last = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+            # the last validation of the run is always evaluated: the last epoch, or a stop (max_batches,
+            # max_time: Lightning validates once more when a stop is requested)
+            last = trainer.should_stop or (trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs)
             if not last:
                 return
         if self.evaluator is None:

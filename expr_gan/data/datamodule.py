@@ -68,7 +68,8 @@ class FacePairsDataModule(pl.LightningDataModule):
     """Loads a source once (through its cache), builds same-person pairs and splits them.
 
     `split="identity"` keeps train / val / test people disjoint; `split="pair"` is the report's
-    random per-pair split. `sample_batch()` gives the fixed validation people used for grids.
+    random per-pair split. A validation fraction of 0 (the report's 50-50 train / test) validates on
+    the test pairs. `sample_batch()` gives the fixed validation people used for grids.
     """
 
     def __init__(self, source, pixels: PixelRange | None = None, size: int = 64, channels: int = 3,
@@ -105,6 +106,8 @@ class FacePairsDataModule(pl.LightningDataModule):
         pairs = make_pairs(faces.identity, faces.expression, self.pair_policy, neutral)
         self.train_pairs, self.val_pairs, self.test_pairs = split_pairs(
             pairs, faces.identity, self.split_fractions, self.seed, self.split)
+        if self.split_fractions[1] == 0:  # no validation split asked for (the report's 50-50): validate on test
+            self.val_pairs = self.test_pairs
         if len(self.train_pairs) == 0 or len(self.val_pairs) == 0:
             raise ValueError(f"data: {len(self.train_pairs)} train and {len(self.val_pairs)} val pairs; "
                              "need more identities or different data.split_fractions")

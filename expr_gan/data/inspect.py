@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
 
     from expr_gan.cli import UsageError
     from expr_gan.config import config_dir
-    from expr_gan.data.synthetic import contact_sheet, save_png
+    from expr_gan.visual import contact_sheet, save_png
 
     opts, overrides = {}, []
     for item in argv:

@@ -14,6 +14,7 @@ import torch
 from expr_gan.data.cache import load_or_build
 from expr_gan.data.faces import ALIGNMENTS, EXPRESSIONS, render_face, sample_capture, sample_identity
 from expr_gan.data.faceset import FaceSet
+from expr_gan.visual import contact_sheet, save_png
 
 
 class SyntheticFaces:
@@ -61,33 +62,6 @@ class SyntheticFaces:
     def load(self, cache_dir: str | Path | None = None) -> FaceSet:
         """The decoded dataset, from the cache when it was rendered before."""
         return load_or_build(cache_dir, "synthetic", self.settings(), self.render)
-
-
-def contact_sheet(faces: FaceSet, max_identities: int = 8) -> torch.Tensor:
-    """A uint8 [C, H, W] grid: rows are identities, columns the expressions (grey where missing)."""
-    from torchvision.utils import make_grid
-
-    people = list(dict.fromkeys(faces.identity.tolist()))[:max_identities]
-    blank = torch.full_like(faces.images[0], 128)
-    tiles = []
-    for person in people:
-        for e in range(faces.num_expressions):
-            hit = ((faces.identity == person) & (faces.expression == e)).nonzero()
-            tiles.append(faces.images[hit[0, 0]] if len(hit) else blank)
-    return make_grid(torch.stack(tiles), nrow=faces.num_expressions, padding=2, pad_value=255)
-
-
-def save_png(image: torch.Tensor, path: str | Path) -> Path:
-    """Atomically save a uint8 or [0,1] float [C, H, W] tensor as a PNG."""
-    from PIL import Image
-
-    from expr_gan.io import atomic_write
-
-    if image.dtype != torch.uint8:
-        image = (image.clamp(0, 1) * 255).round().to(torch.uint8)
-    array = image.permute(1, 2, 0).cpu().numpy()
-    pil = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
-    return atomic_write(path, lambda tmp: pil.save(tmp, format="PNG"))
 
 
 def export(out: str | Path, source: SyntheticFaces, ext: str = "png") -> Path:

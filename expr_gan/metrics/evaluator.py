@@ -2,6 +2,7 @@
 
 Metrics (all on display-range images in [0, 1]):
   expr_acc          judge accuracy for the TARGET expression on the outputs (+ confusion matrix)
+  source_expr_acc   how often the judge calls the output the SOURCE's expression (a copy scores ~1)
   id_acc            top-1 retrieval of the output's own person among real held-out images
                     (the query's true target image itself is left out of the gallery)
   l1, psnr, ssim    to the real target image of the same person (torchmetrics)
@@ -23,9 +24,10 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 from expr_gan.data.align import align_to, aligned_pair_targets
 from expr_gan.data.faceset import FaceSet
 from expr_gan.metrics.realism import C2ST_DEFAULTS, c2st_accuracy, sharpness, to_uint8
-from expr_gan.metrics.referees import load_or_train_referee
+from expr_gan.metrics.referees import load_or_train_referee, referee_settings
 
-METRIC_KEYS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
+METRIC_KEYS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity",
+               "source_expr_acc")
 BASELINES = ("copy", "oracle", "aligned")
 
 
@@ -45,15 +47,22 @@ class Evaluator:
         images01 = faces.images.float() / 255
         train_mask = torch.isin(faces.identity, train_ids)
         labels = faces.expression[train_mask]
+        judge_settings, id_settings = referee_settings(referee)
         self.judge = load_or_train_referee(cache_dir, "judge", fingerprint, images01[train_mask], labels,
-                                           faces.num_expressions, referee)
+                                           faces.num_expressions, judge_settings)
         id_labels = torch.searchsorted(train_ids.sort().values, faces.identity[train_mask])
         self.idnet = load_or_train_referee(cache_dir, "identity", fingerprint, images01[train_mask], id_labels,
-                                           len(train_ids), referee)
+                                           len(train_ids), id_settings)
         self.gallery = torch.isin(faces.identity, heldout_ids).nonzero().flatten()
         self.gallery_emb = self.idnet.embed_all(images01[self.gallery])
         self.gallery_ids = faces.identity[self.gallery]
         self.judge_real_acc = float((self.judge.predict(images01[self.gallery]) == faces.expression[self.gallery]).float().mean())
+
+    def id_real_acc(self) -> float:
+        """Identity retrieval on the real held-out images themselves (each against all the others): the ceiling of id_acc."""
+        sims = self.gallery_emb @ self.gallery_emb.T
+        sims.fill_diagonal_(-float("inf"))
+        return float((self.gallery_ids[sims.argmax(1)] == self.gallery_ids).float().mean())
 
     def _id_hits(self, out01: torch.Tensor, target_idx: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
         sims = self.idnet.embed_all(out01) @ self.gallery_emb.T
@@ -70,7 +79,7 @@ class Evaluator:
             raise ValueError(f"baseline={baseline!r}: expected one of {', '.join(BASELINES)}")
         faces, e = self.faces, self.num_expressions
         confusion = torch.zeros(e, e, dtype=torch.long)
-        sums = {k: 0.0 for k in ("expr", "id", "l1", "psnr", "ssim", "moved", "truth_moved")}
+        sums = {k: 0.0 for k in ("expr", "source_expr", "id", "l1", "psnr", "ssim", "moved", "truth_moved")}
         outputs = []  # uint8, for the realism metrics
         for i in range(0, len(pairs), batch_size):
             src, tgt = pairs[i : i + batch_size, 0], pairs[i : i + batch_size, 1]
@@ -81,6 +90,7 @@ class Evaluator:
             pred = self.judge.predict(out01)
             confusion += torch.bincount(target_expr * e + pred, minlength=e * e).view(e, e)
             sums["expr"] += float((pred == target_expr).sum())
+            sums["source_expr"] += float((pred == faces.expression[src]).sum())
             sums["id"] += float(self._id_hits(out01, tgt, faces.identity[src]).sum())
             sums["l1"] += float((out01 - tgt01).abs().mean(dim=(1, 2, 3)).sum())
             sums["psnr"] += float(peak_signal_noise_ratio(out01, tgt01, data_range=1.0, reduction="none",
@@ -89,7 +99,8 @@ class Evaluator:
             sums["moved"] += float((out01 - src01).abs().mean(dim=(1, 2, 3)).sum())
             sums["truth_moved"] += float((tgt01 - src01).abs().mean(dim=(1, 2, 3)).sum())
         n = max(len(pairs), 1)
-        metrics = {"expr_acc": sums["expr"] / n, "id_acc": sums["id"] / n, "l1": sums["l1"] / n,
+        metrics = {"expr_acc": sums["expr"] / n, "source_expr_acc": sums["source_expr"] / n, "id_acc": sums["id"] / n,
+                   "l1": sums["l1"] / n,
                    "psnr": sums["psnr"] / n, "ssim": sums["ssim"] / n,
                    "copy_ratio": sums["moved"] / max(sums["truth_moved"], 1e-12),
                    "cond_sensitivity": self._cond_sensitivity(pairs, translate, pixels, baseline, max_sources, device)}

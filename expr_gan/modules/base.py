@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from torchmetrics import MeanMetric
 
 from expr_gan.visual import expression_grid
 
@@ -15,6 +16,8 @@ warnings.filterwarnings("ignore", message=r".*overridden `on_after_batch_transfe
 # Lightning cannot see that our data order resumes mid-epoch: the datamodule's EpochSampler and
 # callbacks/resume.py do it, bitwise (tests/test_resume.py, tests/test_checkpoints.py)
 warnings.filterwarnings("ignore", message=r".*resuming from a checkpoint that ended before the epoch ended")
+# Lightning 2.6's own pytree helper calls a torch API deprecated in 2.14: noise in every run's output
+warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
 
 
 class DivergenceError(RuntimeError):
@@ -52,6 +55,8 @@ class ExpressionEditModule(pl.LightningModule):
         self.channels_last = False  # set by expr_gan.speed.apply_speed
         self.batches_trained = 0
         self._batch_in_epoch = 0
+        # epoch means as torchmetrics: exact over all pairs, and summed across processes under DDP
+        self.val_loss_rec, self.test_loss_rec = MeanMetric(), MeanMetric()
         # every family steps its optimizers itself (`update`): the same few calls a plain loop makes,
         # without the per-step closure machinery of Lightning's automatic optimisation
         self.automatic_optimization = False
@@ -137,6 +142,43 @@ class ExpressionEditModule(pl.LightningModule):
         """Edit `source` [B, C, H, W] to the expressions `onehot` [B, E]; network pixel range in and out."""
         raise NotImplementedError
 
+    def eval_loss_rec(self, batch: dict) -> torch.Tensor:
+        """The family's reconstruction loss of its output on a validation or test batch."""
+        raise NotImplementedError
+
+    def on_validation_epoch_start(self) -> None:
+        self.share_rank0_buffers()
+
+    def on_test_epoch_start(self) -> None:
+        self.share_rank0_buffers()
+
+    def share_rank0_buffers(self) -> None:
+        """Under DDP, give every process rank 0's buffers (batch-norm statistics) before it evaluates.
+
+        Each process updates its running statistics on its own batches, so without this each shard of
+        the validation set would be scored by a slightly different model; rank 0's is the one its
+        checkpoints hold (tests/test_sweeps.py checks DDP metrics against one process on those weights).
+        """
+        if self.trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+            for buffer in self.buffers():
+                torch.distributed.broadcast(buffer, src=0)
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.eval_step(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self.eval_step(batch, "test")
+
+    def eval_step(self, batch: dict, stage: str) -> None:
+        """A validation or test batch: `<stage>/loss_rec`."""
+        self.record_loss_rec(stage, self.eval_loss_rec(batch), len(batch["source"]))
+
+    def record_loss_rec(self, stage: str, value: torch.Tensor, batch_size: int) -> None:
+        """Accumulate `<stage>/loss_rec` over the epoch (weighted by batch size, across processes)."""
+        metric = self.val_loss_rec if stage == "val" else self.test_loss_rec
+        metric.update(value.detach(), weight=batch_size)
+        self.log(f"{stage}/loss_rec", metric, prog_bar=stage == "val")
+
     def grid_extra_rows(self, source: torch.Tensor, onehot: torch.Tensor) -> list[torch.Tensor]:
         """Extra per-target rows for the sample grid (e.g. attention masks); none by default."""
         return []
@@ -157,7 +199,7 @@ class ExpressionEditModule(pl.LightningModule):
 
     def log_sample_grid(self) -> torch.Tensor:
         """Render the grid of the datamodule's fixed sample people; log it and save a PNG."""
-        from expr_gan.data.synthetic import save_png
+        from expr_gan.visual import save_png
 
         dm = self.trainer.datamodule
         sample = {k: v.to(self.device) for k, v in dm.sample_batch().items()}

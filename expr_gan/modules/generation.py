@@ -24,13 +24,8 @@ class GenerationModule(ExpressionEditModule):
         if self.update(self.optimizers(), losses):
             self.log_terms("train/G", losses)
 
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        out = self.net(batch["source"], batch["target_onehot"])
-        self.log("val/loss_rec", self.loss_fn(out, batch["target"]), prog_bar=True)
-
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        out = self.net(batch["source"], batch["target_onehot"])
-        self.log("test/loss_rec", self.loss_fn(out, batch["target"]))
+    def eval_loss_rec(self, batch: dict) -> torch.Tensor:
+        return self.loss_fn(self.net(batch["source"], batch["target_onehot"]), batch["target"])
 
     def configure_optimizers(self):
         return self.make_optimizer(self.net.parameters())

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchmetrics.classification import MulticlassAccuracy
 
 from expr_gan.modules.refinement import RefinementModule
 
@@ -20,7 +21,12 @@ class JointModule(RefinementModule):
                  cls_level: int = 1, lambda_cls: float = 1.0, **kwargs):
         super().__init__(net, refiner, loss, optimizer, **kwargs)
         self.cls_level, self.lambda_cls = cls_level, lambda_cls
-        self._epoch_acc = 0  # becomes a [correct, seen] tensor during a training epoch
+        # accuracy over all of an epoch's pairs (exact, and summed across processes under DDP); the
+        # training one is kept in checkpoints, so an epoch resumed mid-way still counts all its pairs
+        e = refiner.num_expressions
+        self.train_cls_acc = MulticlassAccuracy(e, average="micro")
+        self.train_cls_acc.persistent(True)
+        self.val_cls_acc, self.test_cls_acc = MulticlassAccuracy(e, average="micro"), MulticlassAccuracy(e, average="micro")
         with torch.no_grad():
             size, channels, e = refiner.image_size, refiner.channels, refiner.num_expressions
             probe = torch.zeros(2, channels, size, size)
@@ -31,38 +37,30 @@ class JointModule(RefinementModule):
         self.head = head(in_channels=shape[1], num_classes=e, in_size=shape[-1])
 
     def _cls(self, batch: dict, features) -> tuple[torch.Tensor, torch.Tensor]:
+        """(cross-entropy, logits) of the head on the stage-2 features."""
         logits = self.head(features[self.cls_level])
-        loss = F.cross_entropy(logits, batch["target_expr"])
-        acc = (logits.argmax(1) == batch["target_expr"]).float().mean()
-        return loss, acc
+        return F.cross_entropy(logits, batch["target_expr"]), logits
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         losses, features = self.step_losses(batch)
         if features is not None:  # two_step mode: the head trains with stage 2
-            loss_cls, acc = self._cls(batch, features)
+            loss_cls, logits = self._cls(batch, features)
             losses["loss_cls"] = self.lambda_cls * loss_cls
-            n = len(batch["source"])  # correct and seen, summed on the device: no per-step sync
-            self._epoch_acc = self._epoch_acc + torch.stack([acc.detach() * n, acc.new_tensor(float(n))])
+            self.train_cls_acc.update(logits.detach(), batch["target_expr"])  # on the device: no per-step sync
         if losses and self.update(self.optimizers(), losses):
             self.log_terms("train/G", losses)
 
     def on_train_epoch_end(self) -> None:
-        correct, seen = self._epoch_acc.tolist() if torch.is_tensor(self._epoch_acc) else (0, 0)
-        if seen:  # the epoch's accuracy over all its pairs (what on_epoch=True logging would give)
-            self.log("train/cls_acc", correct / seen, prog_bar=True)
-        self._epoch_acc = 0
+        if self.train_cls_acc.update_count:  # the epoch's accuracy over all its pairs
+            self.log("train/cls_acc", self.train_cls_acc.compute(), prog_bar=True)
+        self.train_cls_acc.reset()
 
-    def _eval_step(self, batch: dict, stage: str) -> None:
+    def eval_step(self, batch: dict, stage: str) -> None:
         _, refined, features = self.forward_stages(batch["source"], batch["target_onehot"])
-        _, acc = self._cls(batch, features)
-        self.log(f"{stage}/loss_rec", self.loss_fn(refined, batch["target"]), prog_bar=stage == "val")
+        self.record_loss_rec(stage, self.loss_fn(refined, batch["target"]), len(batch["source"]))
+        acc = self.val_cls_acc if stage == "val" else self.test_cls_acc
+        acc.update(self._cls(batch, features)[1], batch["target_expr"])
         self.log(f"{stage}/cls_acc", acc, prog_bar=stage == "val")
-
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self._eval_step(batch, "val")
-
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        self._eval_step(batch, "test")
 
     def configure_optimizers(self):
         params = list(self.refiner.parameters()) + list(self.head.parameters())

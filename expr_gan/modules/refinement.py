@@ -99,13 +99,8 @@ class RefinementModule(ExpressionEditModule):
         if losses and self.update(self.optimizers(), losses):
             self.log_terms("train/G", losses)
 
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        _, refined, _ = self.forward_stages(batch["source"], batch["target_onehot"])
-        self.log("val/loss_rec", self.loss_fn(refined, batch["target"]), prog_bar=True)
-
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        _, refined, _ = self.forward_stages(batch["source"], batch["target_onehot"])
-        self.log("test/loss_rec", self.loss_fn(refined, batch["target"]))
+    def eval_loss_rec(self, batch: dict) -> torch.Tensor:
+        return self.loss_fn(self.translate(batch["source"], batch["target_onehot"]), batch["target"])
 
     def configure_optimizers(self):
         params = list(self.refiner.parameters()) + ([] if self.mode == "frozen" else list(self.net.parameters()))

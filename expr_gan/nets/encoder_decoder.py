@@ -17,7 +17,8 @@ class EncoderDecoder(nn.Module):
 
     Layers are numbered in order (input conv = 0, then each down, [fc], each up); the last conv never
     gets a norm. `condition="tile"` adds the one-hot as input planes, `"dense"` maps it through two
-    dense layers to feature maps merged at the bottleneck (Ghodrati et al.).
+    dense layers to feature maps merged at the bottleneck (Ghodrati et al.), `"none"` ignores it
+    (Ghodrati's refinement stage sees only the stacked images).
     """
 
     def __init__(self, channels: int = 3, num_expressions: int = 6, image_size: int = 64, width: int = 32,
@@ -28,7 +29,7 @@ class EncoderDecoder(nn.Module):
         super().__init__()
         check_choice("down", down, ("stride", "pool"))
         check_choice("up", up, ("deconv", "upsample"))
-        check_choice("condition", condition, ("tile", "dense"))
+        check_choice("condition", condition, ("tile", "dense", "none"))
         side = check_image_size(image_size, num_down)
         self.condition, self.num_expressions = condition, num_expressions
         self.channels, self.image_size = channels, image_size

@@ -42,13 +42,25 @@ class PatchDiscriminator(nn.Module):
                                       nn.Flatten()) if num_classes else None
         init_weights(self, init)
 
-    def forward(self, image: torch.Tensor, source: torch.Tensor | None = None, onehot: torch.Tensor | None = None):
+    def _input(self, image, source, onehot) -> torch.Tensor:
         x = image
         if self.cond_source:
             x = torch.cat([x, source], dim=1)
         if self.cond_label == "tile":
             x = tile_condition(x, onehot)
-        h = self.features(x)
+        return x
+
+    def feature_maps(self, image: torch.Tensor, source=None, onehot=None) -> list[torch.Tensor]:
+        """The activations after each LeakyReLU of the trunk (for a feature-matching loss)."""
+        h, maps = self._input(image, source, onehot), []
+        for layer in self.features:
+            h = layer(h)
+            if isinstance(layer, nn.LeakyReLU):
+                maps.append(h)
+        return maps
+
+    def forward(self, image: torch.Tensor, source: torch.Tensor | None = None, onehot: torch.Tensor | None = None):
+        h = self.features(self._input(image, source, onehot))
         logits = self.patch(h)
         if self.embed is not None:  # projection: <embed(y), h> at every patch, cropped to the logit map
             proj = (self.embed(onehot.to(h.dtype))[:, :, None, None] * h).sum(1, keepdim=True)
@@ -62,6 +74,16 @@ class MultiScaleDiscriminator(nn.Module):
     def __init__(self, num_scales: int = 2, **kwargs):
         super().__init__()
         self.scales = nn.ModuleList(PatchDiscriminator(**kwargs) for _ in range(num_scales))
+
+    def feature_maps(self, image, source=None, onehot=None) -> list[torch.Tensor]:
+        """Every scale's trunk activations, full resolution first."""
+        maps = []
+        for i, d in enumerate(self.scales):
+            if i:
+                image = F.avg_pool2d(image, 2)
+                source = F.avg_pool2d(source, 2) if source is not None else None
+            maps += d.feature_maps(image, source, onehot)
+        return maps
 
     def forward(self, image, source=None, onehot=None):
         logits, classes = [], []

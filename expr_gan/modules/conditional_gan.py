@@ -8,14 +8,20 @@ named phase. Which losses act is configuration:
   D: adversarial (bce | lsgan | hinge | wgan + lambda_gp gradient penalty) on real vs generated,
      + lambda_cls * expression CE of D's auxiliary head on real images (and on fakes if d_cls_on_fake).
   G: lambda_adv * adversarial + lambda_rec * reconstruction of the true target (paired; the aligned
-     target when the datamodule provides one) + lambda_cls * CE of D's head on fakes
+     target when the datamodule provides one; high-passed with `highpass`) + lambda_cls * CE of D's head on fakes
      + lambda_expr * CE of a separately trained expression critic (never the judge) on the output
      + lambda_change * L1 inside the region where the target differs from the source
      + lambda_cyc * L1 of G(G(x, c_t), c_s) to x (cycle) + lambda_mask * mean(1 - mask)
-     + lambda_tv * total variation of the mask (attention generators).
+     + lambda_mask_binary * mean(mask * (1 - mask)) (a mask of 0s and 1s: no half-blended features)
+     + lambda_tv * total variation of the mask (attention generators)
+     + lambda_fm * L1 between D's feature maps of the output and of the (aligned) target (pix2pixHD's
+       feature matching: a perceptual loss that follows what D looks at, instead of pixels).
 
 D sees (image, source, onehot) and uses what it is built to use (the report's D ignores both).
-`d_real=source` trains D on the real source with its own label (StarGAN's unpaired protocol).
+`d_real` is what D learns as real: `target` (the aligned target when the datamodule provides one),
+`photo` (the target photo as captured, never resampled: with eye-aligned targets, D would otherwise
+learn resampling blur as "real" and teach G to blur; pair it with a D that does not see the source,
+whose pose the photo does not share) or `source` (the real source with its own label: StarGAN).
 `ema_decay > 0` keeps an exponential moving average of G, used for validation, grids and export.
 """
 from __future__ import annotations
@@ -28,6 +34,11 @@ from torch import nn
 
 from expr_gan.losses.adversarial import gradient_penalty
 from expr_gan.modules.base import ExpressionEditModule
+
+
+def high_pass(x: torch.Tensor, kernel: int) -> torch.Tensor:
+    """x minus its local mean over `kernel` x `kernel` pixels (odd `kernel`)."""
+    return x - F.avg_pool2d(x, kernel, 1, kernel // 2, count_include_pad=False)
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:
@@ -43,20 +54,27 @@ class ConditionalGANModule(ExpressionEditModule):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: nn.Module, gan_loss: nn.Module,
                  optimizer=None, d_optimizer=None, scheduler=None, lambda_rec: float = 1.0, lambda_adv: float = 1.0,
                  lambda_cls: float = 1.0, lambda_cyc: float = 0.0, lambda_gp: float = 10.0, lambda_mask: float = 0.0,
-                 lambda_tv: float = 0.0, lambda_change: float = 0.0, change_threshold: float = 0.08,
+                 lambda_tv: float = 0.0, lambda_change: float = 0.0, change_threshold: float = 0.08, highpass: int = 0,
+                 lambda_mask_binary: float = 0.0, lambda_fm: float = 0.0,
                  critic: nn.Module | None = None, lambda_expr: float = 0.0, d_cls_on_fake: bool = False, d_real: str = "target", d_steps: int = 1,
                  g_steps: int = 1, iters_per_batch: int = 1, g_every_n_batches: int = 1, gradient_clip_val: float | None = None,
                  ema_decay: float = 0.0, grid_every_n_epochs: int = 1, on_nonfinite: str = "stop"):
         super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite)
         if min(d_steps, g_steps) < 0 or iters_per_batch < 1:
             raise ValueError("model.d_steps and model.g_steps must be >= 0 and model.iters_per_batch >= 1")
-        if d_real not in ("target", "source"):
-            raise ValueError(f"model.d_real={d_real!r}: expected target or source")
+        if d_real not in ("target", "photo", "source"):
+            raise ValueError(f"model.d_real={d_real!r}: expected target, photo or source")
         self.generator, self.discriminator, self.rec_loss, self.gan_loss = generator, discriminator, loss, gan_loss
         self.d_optimizer_factory, self.scheduler_factory = d_optimizer or optimizer, scheduler
         self.lambda_rec, self.lambda_adv, self.lambda_cls, self.lambda_cyc = lambda_rec, lambda_adv, lambda_cls, lambda_cyc
         self.lambda_gp, self.lambda_mask, self.lambda_tv = lambda_gp, lambda_mask, lambda_tv
+        self.lambda_mask_binary, self.lambda_fm = lambda_mask_binary, lambda_fm
+        if lambda_fm > 0 and not hasattr(discriminator, "feature_maps"):
+            raise ValueError(f"model.lambda_fm={lambda_fm}: {type(discriminator).__name__} has no feature_maps")
         self.lambda_change, self.change_threshold = lambda_change, change_threshold
+        if highpass and (highpass < 3 or highpass % 2 == 0):
+            raise ValueError(f"model.highpass={highpass}: expected 0 (off) or an odd size >= 3")
+        self.highpass = highpass
         self.critic, self.lambda_expr = critic, lambda_expr
         self.d_cls_on_fake, self.d_real = d_cls_on_fake, d_real
         self.d_steps, self.g_steps, self.iters_per_batch = d_steps, g_steps, iters_per_batch
@@ -96,7 +114,8 @@ class ConditionalGANModule(ExpressionEditModule):
         if self.d_real == "source":
             e = batch["source_expr"]
             return batch["source"], F.one_hot(e, batch["target_onehot"].shape[1]).to(batch["source"].dtype), e
-        return batch.get("target_aligned", batch["target"]), batch["target_onehot"], batch["target_expr"]
+        real = batch["target"] if self.d_real == "photo" else batch.get("target_aligned", batch["target"])
+        return real, batch["target_onehot"], batch["target_expr"]
 
     def discriminator_losses(self, batch: dict) -> dict:
         """D: real images are real, generated ones fake; optional gradient penalty and expression head."""
@@ -123,7 +142,8 @@ class ConditionalGANModule(ExpressionEditModule):
         fake_logits, fake_cls = self.discriminator(fake, source, onehot)
         losses = {"loss_adv": self.lambda_adv * self.gan_loss(fake_logits, True, for_discriminator=False)}
         if self.lambda_rec > 0:
-            losses["loss_rec"] = self.lambda_rec * self.rec_loss(fake, batch.get("target_aligned", batch["target"]))
+            target = batch.get("target_aligned", batch["target"])
+            losses["loss_rec"] = self.lambda_rec * self.rec_loss(self.pixel_view(fake), self.pixel_view(target))
         if fake_cls is not None and self.lambda_cls > 0:
             losses["loss_cls"] = self.lambda_cls * F.cross_entropy(fake_cls, batch["target_expr"])
         if self.critic is not None and self.lambda_expr > 0:
@@ -136,9 +156,24 @@ class ConditionalGANModule(ExpressionEditModule):
             losses["loss_cyc"] = self.lambda_cyc * (self._generate(self.generator, fake, back)[0] - source).abs().mean()
         if mask is not None and self.lambda_mask > 0:
             losses["loss_mask"] = self.lambda_mask * (1 - mask).mean()
+        if mask is not None and self.lambda_mask_binary > 0:
+            losses["loss_mask_binary"] = self.lambda_mask_binary * (mask * (1 - mask)).mean()
         if mask is not None and self.lambda_tv > 0:
             losses["loss_tv"] = self.lambda_tv * total_variation(mask)
+        if self.lambda_fm > 0:
+            real = batch.get("target_aligned", batch["target"])
+            with torch.no_grad():
+                real_maps = self.discriminator.feature_maps(real, source, onehot)
+            fake_maps = self.discriminator.feature_maps(fake, source, onehot)
+            losses["loss_fm"] = self.lambda_fm * sum((f - r).abs().mean() for f, r in zip(fake_maps, real_maps)) / len(fake_maps)
         return losses
+
+    def pixel_view(self, x: torch.Tensor) -> torch.Tensor:
+        """What the pixel losses compare: the image, or with `highpass` > 0 the image minus its local mean
+        over `highpass` px. Captures of one person differ in lighting (a gradient drawn per capture),
+        which no model can predict from the source: a plain L1 to the target then pays the model to
+        repaint the whole face in the target's light, a blurred blend over the person."""
+        return high_pass(x, self.highpass) if self.highpass else x
 
     def change_loss(self, fake: torch.Tensor, source: torch.Tensor, batch: dict) -> torch.Tensor:
         """L1 to the (aligned) target inside the region where the target differs from the source.
@@ -150,13 +185,11 @@ class ConditionalGANModule(ExpressionEditModule):
         """
         target = batch.get("target_aligned", batch["target"])
         with torch.no_grad():
-            def high_pass(x):
-                return x - F.avg_pool2d(x, 9, 1, 4, count_include_pad=False)
-
             scale = (source.amax() - source.amin()).clamp_min(1e-6)  # thresholds in units of the pixel range
-            diff = (high_pass(target) - high_pass(source)).abs().mean(1, keepdim=True) / scale
+            diff = (high_pass(target, 9) - high_pass(source, 9)).abs().mean(1, keepdim=True) / scale
             changed = F.max_pool2d((diff > self.change_threshold).to(fake.dtype), 5, 1, 2)  # margin around changes
-        return ((fake - target).abs() * changed).sum() / (changed.sum() * fake.shape[1]).clamp_min(1.0)
+        error = (self.pixel_view(fake) - self.pixel_view(target)).abs()
+        return (error * changed).sum() / (changed.sum() * fake.shape[1]).clamp_min(1.0)
 
     def _phase(self, optimizer, compute_losses, batch: dict, phase: str) -> dict:
         """One update of one network (`update`: check, backward, clipping, step); returns its losses.
@@ -207,14 +240,9 @@ class ConditionalGANModule(ExpressionEditModule):
             for scheduler in self.lr_schedulers() or []:
                 scheduler.step()
 
-    def _eval_rec(self, batch: dict) -> torch.Tensor:
-        return self.rec_loss(self.translate(batch["source"], batch["target_onehot"]), batch.get("target_aligned", batch["target"]))
-
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self.log("val/loss_rec", self._eval_rec(batch), prog_bar=True)
-
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        self.log("test/loss_rec", self._eval_rec(batch))
+    def eval_loss_rec(self, batch: dict) -> torch.Tensor:
+        target = batch.get("target_aligned", batch["target"])
+        return self.rec_loss(self.translate(batch["source"], batch["target_onehot"]), target)
 
     def configure_optimizers(self):
         opt_g = self.make_optimizer(self.generator.parameters())

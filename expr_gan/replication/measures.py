@@ -1,0 +1,115 @@
+"""What the claims are decided on, beyond expr_gan.evaluate's metrics.
+
+All image quantities are in display units ([0, 1]) on the held-out test pairs of the job's data.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+def scalar_history(job_dir: Path, tag: str) -> list[tuple[int, float]]:
+    """(step, value) of a logged scalar from the job's TensorBoard events (steps are training batches)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logdir = job_dir / "tensorboard"
+    if not logdir.is_dir():
+        return []
+    events = EventAccumulator(str(logdir), size_guidance={"scalars": 0}).Reload()
+    if tag not in events.Tags()["scalars"]:
+        return []
+    return [(int(e.step), float(e.value)) for e in events.Scalars(tag)]
+
+
+def convergence(curve: list[tuple[int, float]], batches_per_epoch: int, tolerance: float = 0.1) -> dict:
+    """Where a training-loss curve settles: the first logged batch from which every later value stays
+    within `tolerance` (relative) of the final level (the mean of the last quarter of the curve)."""
+    if len(curve) < 4:
+        return {"final": float("nan"), "settled_at_epochs": float("nan")}
+    tail = [v for _, v in curve[-max(1, len(curve) // 4):]]
+    final = sum(tail) / len(tail)
+    settled = curve[-1][0]
+    for i, (step, _) in enumerate(curve):
+        if all(abs(v - final) <= tolerance * abs(final) for _, v in curve[i:]):
+            settled = step
+            break
+    return {"final": final, "settled_at_epochs": (settled + 1) / max(batches_per_epoch, 1)}
+
+
+def _load(ckpt_path: Path, overrides=()):
+    """(module in eval mode, set-up datamodule) from a checkpoint and optional data overrides."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint
+
+    ckpt = load_checkpoint(ckpt_path)
+    cfg = checkpoint_config(ckpt)
+    if overrides:
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+    dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
+    dm.setup()
+    return build_module(ckpt), dm
+
+
+def pose_bias(outputs01: torch.Tensor, targets01: torch.Tensor, posed01: torch.Tensor) -> torch.Tensor:
+    """Per output: True where it is closer (mean L1) to the target warped into the source's pose
+    (`posed01`) than to the target as captured (`targets01`)."""
+    return (outputs01 - posed01).abs().mean(dim=(1, 2, 3)) < (outputs01 - targets01).abs().mean(dim=(1, 2, 3))
+
+
+@torch.no_grad()
+def two_step_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> dict:
+    """Pose bias and refinement change of a two-step model on held-out pairs.
+
+    pose_bias: the share of pairs whose output is closer (L1) to the target warped into the SOURCE's
+    pose by the eyes than to the target as captured: both show the target expression, they differ
+    only in pose, so > 0.5 means the output keeps the input's pose (the report's Figure 8). Pairs
+    whose eyes lie within 1 px of each other in both images are left out.
+    refine_change: mean |stage-2 output - stage-1 output| / mean |target - source|: how much the
+    refinement step changes stage 1's image, in units of an expression change.
+    """
+    from expr_gan.data.align import align_to
+
+    module, dm = _load(ckpt_path, overrides)
+    faces = dm.faces
+    pairs = dm.test_pairs[: max_pairs]
+    src, tgt = pairs[:, 0], pairs[:, 1]
+    moved = (faces.eyes[src] - faces.eyes[tgt]).abs().flatten(1).amax(1) > 1.0
+    onehot = torch.nn.functional.one_hot(faces.expression[tgt], faces.num_expressions).float()
+    coarse, refined, _ = module.forward_stages(dm.pixels.encode(faces.images[src]), onehot)
+    coarse01, refined01 = dm.pixels.decode(coarse.float()), dm.pixels.decode(refined.float())
+    target01, source01 = faces.images[tgt].float() / 255, faces.images[src].float() / 255
+    posed = align_to(faces.images[tgt].float(), faces.eyes[src], faces.eyes[tgt]) / 255
+    near_source = pose_bias(refined01, target01, posed)
+    return {"pose_bias": float(near_source[moved].float().mean()) if moved.any() else float("nan"),
+            "pose_pairs": int(moved.sum()),
+            "refine_change": float((refined01 - coarse01).abs().mean() / (target01 - source01).abs().mean())}
+
+
+@torch.no_grad()
+def mean_face_l1(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> float:
+    """L1 to the held-out targets of the best constant image, the mean training image (display units):
+    a model no better than this has learned nothing about the pairs."""
+    _, dm = _load(ckpt_path, overrides)
+    faces = dm.faces
+    mean = faces.images[torch.unique(dm.train_pairs[:, 1])].float().mean(0) / 255
+    targets = faces.images[dm.test_pairs[:max_pairs, 1]].float() / 255
+    return float((targets - mean).abs().mean())
+
+
+@torch.no_grad()
+def photo_measures(ckpt_path: Path, photo: Path) -> dict:
+    """A photograph from outside the data, cropped to the face as `expr_gan.generate` does, edited to
+    every expression: how far the outputs move from the input, and from each other."""
+    from expr_gan.generate import load_input
+
+    module, dm = _load(ckpt_path)
+    image, how = load_input(photo, dm.size, dm.channels, "auto")
+    e = dm.num_expressions
+    outputs = dm.pixels.decode(module.translate(dm.pixels.encode(image[None].repeat(e, 1, 1, 1)), torch.eye(e)).float())
+    source01 = image.float()[None] / 255
+    spread = (outputs[:, None] - outputs[None, :]).abs().mean(dim=(2, 3, 4)).sum() / (e * (e - 1))
+    return {"moved_from_input": float((outputs - source01).abs().mean()), "spread_between_targets": float(spread),
+            "crop": how, "outputs": outputs, "input": source01[0]}
