@@ -56,11 +56,13 @@ class RecordSaves(pl.Callback):
 
     at: list = []
     positions: list = []
+    completed: list = []  # the batches Lightning's loop state counts as completed
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint):
         RecordSaves.at.append(pl_module.batches_trained)
         position = checkpoint.get("expr_gan_resume") or {}
         RecordSaves.positions.append((position.get("epoch"), position.get("batches_done")))
+        RecordSaves.completed.append(checkpoint["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"])
 
 
 class TrainingCheck(pl.Callback):

@@ -42,7 +42,7 @@ def test_epoch_sampler_is_seeded_and_resumes_mid_epoch():
 def test_last_checkpoint_counts_batches_not_optimizer_steps(make_cfg):
     import helpers
 
-    helpers.RecordSaves.at, helpers.RecordSaves.positions = [], []
+    helpers.RecordSaves.at, helpers.RecordSaves.positions, helpers.RecordSaves.completed = [], [], []
     cfg = make_cfg("model=dcgan", "logger=none", "callbacks.eval_metrics=null", "callbacks.best_checkpoint=null",
                    "callbacks.last_checkpoint.every_n_batches=3", "max_batches=7",
                    "+callbacks.saves._target_=helpers.RecordSaves")
@@ -50,6 +50,9 @@ def test_last_checkpoint_counts_batches_not_optimizer_steps(make_cfg):
     assert helpers.RecordSaves.at == [3, 6, 7]  # every 3 batches, then at the stop (its validation's end)
     # each file records the position after the batch that triggered it, whatever the callbacks' order
     assert helpers.RecordSaves.positions[:2] == [(0, 3), (0, 6)]
+    # and Lightning's loop agrees: a file written in on_train_batch_end would say 2 and 5 (the batch not
+    # yet completed), and a resume from it restarts the loop one batch behind the data position
+    assert helpers.RecordSaves.completed == [3, 6, 7]
     state = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
     assert state["expr_gan_batches_trained"] == 7 and state["global_step"] == 14  # D and G each stepped once per batch
     assert state["expr_gan_resume"]["batches_done"] == 7 and state["expr_gan_resume"]["rng"]["torch"].dtype == torch.uint8

@@ -46,8 +46,8 @@ class ConfigInCheckpoint(pl.Callback):
 
 
 class LastCheckpoint(pl.Callback):
-    """Write `<dirpath>/last.ckpt` after every `every_n_batches` training batches, at the end of every
-    validation and when training ends (unless nothing trained since the last write).
+    """Write `<dirpath>/last.ckpt` after every `every_n_batches` training batches (as the next one starts),
+    at the end of every validation and when training ends (unless nothing trained since the last write).
 
     Batches are counted as the module counts them (`batches_trained`), whatever the family: Lightning's
     `every_n_train_steps` counts optimizer steps, several per batch for a GAN. Writes are atomic
@@ -68,8 +68,12 @@ class LastCheckpoint(pl.Callback):
         trainer.save_checkpoint(self.path, weights_only=False)  # the whole state: weights, optimizers, loops
         self._written_at = pl_module.batches_trained
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.every_n_batches and pl_module.batches_trained % self.every_n_batches == 0:
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        # the periodic write happens as the next batch starts, not in on_train_batch_end: there Lightning
+        # has not yet counted the batch as completed, and a resume from such a file restarts its loop
+        # one batch behind our data position (tests/test_resume.py: the SIGKILL test caught it)
+        done = pl_module.batches_trained
+        if self.every_n_batches and done and done % self.every_n_batches == 0 and self._written_at != done:
             self._write(trainer, pl_module)
 
     def on_validation_end(self, trainer, pl_module) -> None:

@@ -60,8 +60,8 @@ def _gan_batches(tiny: int, cpu: int, paper: int) -> dict:
 
 SGD = _epochs((1, 2), (2, 4), (2, 4))
 TWO_STEP = _epochs((1, 2), (2, 3), (4, 8))
-JOINT = _epochs((1, 2), (2, 4), (2, 4))
-DCGAN = _gan_epochs(2, 6, 10)
+JOINT = _epochs((1, 2), (1, 2), (2, 4))
+DCGAN = _gan_epochs(2, 4, 10)
 ITERS = _gan_batches(6, 80, 450)
 
 JOBS = {job.name: job for job in [
