@@ -5,8 +5,8 @@ what it replicates and which settings the report left open) plus the one change 
 Budgets are work (epochs, batches), never wall time, so a slower machine measures the same thing:
 
   tiny   seconds per job (debug=tiny: 32 px, 12 people, narrow nets): the test suite's run
-  cpu    64 px (32 px where the report used it), net_width 16, the embedded 300 people: about an hour
-         and a quarter on a 2-core CPU
+  cpu    64 px (32 px where the report used it), net_width 16, the embedded 300 people: 1.5-2.5 hours
+         on a 2-core CPU (README "Replication" has the measured run)
   paper  the report's settings (128 px, its widths and epochs): a GPU
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _gan_batches(tiny: int, cpu: int, paper: int) -> dict:
 SGD = _epochs((1, 2), (2, 4), (2, 4))
 TWO_STEP = _epochs((1, 2), (2, 3), (4, 8))
 JOINT = _epochs((1, 2), (1, 2), (2, 4))
-DCGAN = _gan_epochs(2, 4, 10)
+DCGAN = _gan_epochs(2, 2, 10)
 ITERS = _gan_batches(6, 80, 450)
 
 JOBS = {job.name: job for job in [
