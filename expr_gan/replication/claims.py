@@ -123,8 +123,11 @@ def _identity(r: dict) -> tuple[str, str, str]:
                 f"{r['dcgan']['baselines']['oracle']['cond_sensitivity']:.4f}), copy_ratio {e['copy_ratio']:.2f}, "
                 f"judged as the source's expression {e['source_expr_acc']:.0%}, id_acc {e['id_acc']:.2f}, "
                 f"sharpness {e['sharpness']:.2f}, expr_acc {e['expr_acc']:.2f}")
+    held = [k for k, ok in parts.items() if ok]
     failed = [k for k, ok in parts.items() if not ok]
-    return measured, _verdict(list(parts.values()), core=3), "all hold" if not failed else "does not hold: " + ", ".join(failed)
+    why = "all hold" if not failed else "; ".join(filter(None, [", ".join(held) and "holds: " + ", ".join(held),
+                                                                  "does not hold: " + ", ".join(failed)]))
+    return measured, _verdict(list(parts.values()), core=3), why
 
 
 def _no_rescue(r: dict) -> tuple[str, str, str]:
