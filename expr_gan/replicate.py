@@ -72,7 +72,6 @@ def job_measures(job, run: Path, max_pairs: int, photo: Path | None) -> dict:
         extra = {"batches_per_epoch": per_epoch}
         if job.name.startswith(("sgd_", "two_step")):
             extra.update(measures.two_step_measures(ckpt, max_pairs, job.eval_overrides))
-            extra["mean_face_l1"] = measures.mean_face_l1(ckpt, max_pairs, job.eval_overrides)
             from omegaconf import OmegaConf
 
             start = int(OmegaConf.load(run / "config.yaml").model.stage1_epochs) * per_epoch

@@ -69,6 +69,7 @@ def two_step_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> di
     whose eyes lie within 1 px of each other in both images are left out.
     refine_change: mean |stage-2 output - stage-1 output| / mean |target - source|: how much the
     refinement step changes stage 1's image, in units of an expression change.
+    mean_face_l1: see `mean_face_l1` (on the same data, loaded once).
     """
     from expr_gan.data.align import align_to
 
@@ -85,14 +86,13 @@ def two_step_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> di
     near_source = pose_bias(refined01, target01, posed)
     return {"pose_bias": float(near_source[moved].float().mean()) if moved.any() else float("nan"),
             "pose_pairs": int(moved.sum()),
-            "refine_change": float((refined01 - coarse01).abs().mean() / (target01 - source01).abs().mean())}
+            "refine_change": float((refined01 - coarse01).abs().mean() / (target01 - source01).abs().mean()),
+            "mean_face_l1": mean_face_l1(dm, max_pairs)}
 
 
-@torch.no_grad()
-def mean_face_l1(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> float:
+def mean_face_l1(dm, max_pairs: int = 600) -> float:
     """L1 to the held-out targets of the best constant image, the mean training image (display units):
     a model no better than this has learned nothing about the pairs."""
-    _, dm = _load(ckpt_path, overrides)
     faces = dm.faces
     mean = faces.images[torch.unique(dm.train_pairs[:, 1])].float().mean(0) / 255
     targets = faces.images[dm.test_pairs[:max_pairs, 1]].float() / 255
