@@ -24,7 +24,7 @@ train: $(INSTALLED) ## train the default configuration (ARGS="model=... loss=...
 	$(BIN)/python -m expr_gan.train $(ARGS)
 
 evaluate: $(INSTALLED) ## evaluate the newest run's last.ckpt (CKPT=path to choose another)
-	$(BIN)/python -m expr_gan.evaluate ckpt=$(or $(CKPT),$(shell ls -td outputs/train/runs/*/checkpoints/last.ckpt 2>/dev/null | head -n 1)) $(ARGS)
+	$(BIN)/python -m expr_gan.evaluate ckpt=$(or $(CKPT),$(shell ls -td outputs/*/runs/*/checkpoints/last.ckpt 2>/dev/null | head -n 1)) $(ARGS)
 
 replicate: $(INSTALLED) ## the report, claim by claim (ARGS="budget=paper" on a GPU)
 	$(BIN)/python -m expr_gan.replicate $(ARGS)

@@ -84,3 +84,21 @@ def test_unsupported_image_size_is_a_clear_error(make_cfg):
     cfg = make_cfg("data.size=36")
     with pytest.raises(Exception, match="image size 36 is not supported"):
         instantiate(cfg.model)
+
+
+def test_the_default_run_is_ours_cpu_and_the_command_line_wins():
+    """`python -m expr_gan.train` composes experiment=ours_cpu (work budget, ours' recipe); a group
+    chosen on the command line replaces the experiment's choice, and ~experiment gives the bare groups."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        default, spelled = compose("train"), compose("train", overrides=["experiment=ours_cpu"])
+        dcgan = compose("train", overrides=["model=dcgan", "loss=smoothl1"])
+        bare = compose("train", overrides=["~experiment"])
+    assert default == spelled and default.task_name == "ours_cpu"
+    assert default.trainer.max_epochs == 5 and default.trainer.max_time is None  # work, not wall time
+    assert default.model.rec_target == "composite" and default.model.lambda_mask_binary > 0
+    assert dcgan.model.generator._target_.endswith("EncoderDecoder") and dcgan.loss._target_ == "torch.nn.SmoothL1Loss"
+    assert bare.task_name == "train" and bare.optimizer.lr == 0.0002 and default.optimizer.lr == 0.001 and bare.data.batch_size == 32

@@ -11,6 +11,8 @@ named phase. Which losses act is configuration:
      target when the datamodule provides one; high-passed with `highpass`) + lambda_cls * CE of D's head on fakes
      + lambda_expr * CE of a separately trained expression critic (never the judge) on the output
      + lambda_change * L1 inside the region where the target differs from the source
+       (`rec_target=composite`: the reconstruction's target is the true target inside that region and the
+       source outside it, so the unchanged face is asked to be a copy rather than a repaint)
      + lambda_cyc * L1 of G(G(x, c_t), c_s) to x (cycle) + lambda_mask * mean(1 - mask)
      + lambda_mask_binary * mean(mask * (1 - mask)) (a mask of 0s and 1s: no half-blended features)
      + lambda_tv * total variation of the mask (attention generators)
@@ -55,7 +57,7 @@ class ConditionalGANModule(ExpressionEditModule):
                  optimizer=None, d_optimizer=None, scheduler=None, lambda_rec: float = 1.0, lambda_adv: float = 1.0,
                  lambda_cls: float = 1.0, lambda_cyc: float = 0.0, lambda_gp: float = 10.0, lambda_mask: float = 0.0,
                  lambda_tv: float = 0.0, lambda_change: float = 0.0, change_threshold: float = 0.08, highpass: int = 0,
-                 lambda_mask_binary: float = 0.0, lambda_fm: float = 0.0,
+                 lambda_mask_binary: float = 0.0, lambda_fm: float = 0.0, rec_target: str = "target",
                  critic: nn.Module | None = None, lambda_expr: float = 0.0, d_cls_on_fake: bool = False, d_real: str = "target", d_steps: int = 1,
                  g_steps: int = 1, iters_per_batch: int = 1, g_every_n_batches: int = 1, gradient_clip_val: float | None = None,
                  ema_decay: float = 0.0, grid_every_n_epochs: int = 1, on_nonfinite: str = "stop"):
@@ -72,6 +74,9 @@ class ConditionalGANModule(ExpressionEditModule):
         if lambda_fm > 0 and not hasattr(discriminator, "feature_maps"):
             raise ValueError(f"model.lambda_fm={lambda_fm}: {type(discriminator).__name__} has no feature_maps")
         self.lambda_change, self.change_threshold = lambda_change, change_threshold
+        if rec_target not in ("target", "composite"):
+            raise ValueError(f"model.rec_target={rec_target!r}: expected target or composite")
+        self.rec_target = rec_target
         if highpass and (highpass < 3 or highpass % 2 == 0):
             raise ValueError(f"model.highpass={highpass}: expected 0 (off) or an odd size >= 3")
         self.highpass = highpass
@@ -142,7 +147,7 @@ class ConditionalGANModule(ExpressionEditModule):
         fake_logits, fake_cls = self.discriminator(fake, source, onehot)
         losses = {"loss_adv": self.lambda_adv * self.gan_loss(fake_logits, True, for_discriminator=False)}
         if self.lambda_rec > 0:
-            target = batch.get("target_aligned", batch["target"])
+            target = self.reconstruction_target(batch)
             losses["loss_rec"] = self.lambda_rec * self.rec_loss(self.pixel_view(fake), self.pixel_view(target))
         if fake_cls is not None and self.lambda_cls > 0:
             losses["loss_cls"] = self.lambda_cls * F.cross_entropy(fake_cls, batch["target_expr"])
@@ -175,19 +180,35 @@ class ConditionalGANModule(ExpressionEditModule):
         repaint the whole face in the target's light, a blurred blend over the person."""
         return high_pass(x, self.highpass) if self.highpass else x
 
+    @torch.no_grad()
+    def changed_region(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """[B, 1, H, W] of 0/1: where the target differs from the source, with a 2 px margin.
+
+        Found on high-passed images (each minus its 9x9 local mean), so lighting differences between
+        captures do not count as change."""
+        scale = (source.amax() - source.amin()).clamp_min(1e-6)  # thresholds in units of the pixel range
+        diff = (high_pass(target, 9) - high_pass(source, 9)).abs().mean(1, keepdim=True) / scale
+        return F.max_pool2d((diff > self.change_threshold).to(source.dtype), 5, 1, 2)
+
+    def reconstruction_target(self, batch: dict) -> torch.Tensor:
+        """What loss_rec compares the output with: the (aligned) target, or with `rec_target=composite`
+        the target inside the changed region and the source elsewhere. Captures differ in lighting,
+        which nothing in the source predicts; asked for the target everywhere, an attention generator
+        repaints the whole face a little (a grey mask: every edge of the person softened)."""
+        target = batch.get("target_aligned", batch["target"])
+        if self.rec_target == "target":
+            return target
+        changed = self.changed_region(batch["source"], target)
+        return changed * target + (1 - changed) * batch["source"]
+
     def change_loss(self, fake: torch.Tensor, source: torch.Tensor, batch: dict) -> torch.Tensor:
         """L1 to the (aligned) target inside the region where the target differs from the source.
 
         The expression lives in a few percent of the pixels, so a plain L1 is satisfied by copying the
-        input; averaging over the changed region only makes the edit as important as the copy. The
-        region is found on high-passed images (each minus its 9x9 local mean), so lighting
-        differences between captures do not count as change.
+        input; averaging over the changed region only makes the edit as important as the copy.
         """
         target = batch.get("target_aligned", batch["target"])
-        with torch.no_grad():
-            scale = (source.amax() - source.amin()).clamp_min(1e-6)  # thresholds in units of the pixel range
-            diff = (high_pass(target, 9) - high_pass(source, 9)).abs().mean(1, keepdim=True) / scale
-            changed = F.max_pool2d((diff > self.change_threshold).to(fake.dtype), 5, 1, 2)  # margin around changes
+        changed = self.changed_region(source, target).to(fake.dtype)
         error = (self.pixel_view(fake) - self.pixel_view(target)).abs()
         return (error * changed).sum() / (changed.sum() * fake.shape[1]).clamp_min(1.0)
 

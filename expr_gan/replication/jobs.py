@@ -84,5 +84,7 @@ JOBS = {job.name: job for job in [
     Job("dcgan", ("experiment=paper_dcgan",), DCGAN, history=True),
     Job("dcgan_cls", ("experiment=paper_dcgan", "model.discriminator.num_classes=6", "model.d_cls_on_fake=true"), DCGAN),
     Job("dcgan_standard", ("experiment=paper_dcgan", "pixels=standard"), DCGAN),
-    *[Job(f"dcgan_iters{n}", ("experiment=paper_dcgan", f"model.iters_per_batch={n}"), ITERS) for n in (1, 2, 8, 16)],
+    # 32 px under budget=cpu: 16 iterations per batch cost 16x, and the claim is about iterations, not size
+    *[Job(f"dcgan_iters{n}", ("experiment=paper_dcgan", f"model.iters_per_batch={n}"), ITERS, size_cpu=32)
+      for n in (1, 2, 8, 16)],
 ]}

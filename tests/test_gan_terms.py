@@ -1,0 +1,72 @@
+"""The conditional GAN's realism options, each on a batch whose answer is known: what D learns as
+real (`d_real`), the reconstruction target (`rec_target`), the changed region, the binary-mask and
+feature-matching terms."""
+import pytest
+import torch
+from torch import nn
+
+from expr_gan.losses.adversarial import GANLoss
+from expr_gan.modules.conditional_gan import ConditionalGANModule
+from expr_gan.nets.patchgan import PatchDiscriminator
+from expr_gan.nets.unet import UNetGenerator
+
+
+def make_module(**kwargs) -> ConditionalGANModule:
+    torch.manual_seed(0)
+    return ConditionalGANModule(UNetGenerator(image_size=32, width=8, mask=True), PatchDiscriminator(width=8),
+                                nn.L1Loss(), GANLoss("lsgan"), **kwargs)
+
+
+def make_batch() -> dict:
+    """A source, a target that differs from it only in an 8x8 square, and a differently lit 'photo'."""
+    source = torch.rand(2, 3, 32, 32) * 0.2 - 0.1
+    aligned = source.clone()
+    aligned[:, :, 12:20, 12:20] = 0.9  # the expression change
+    return {"source": source, "target_aligned": aligned, "target": aligned + 0.3,
+            "target_onehot": torch.eye(6)[:2], "target_expr": torch.tensor([0, 1]), "source_expr": torch.tensor([2, 3])}
+
+
+def test_changed_region_marks_the_change_and_its_margin_only():
+    module, batch = make_module(), make_batch()
+    region = module.changed_region(batch["source"], batch["target_aligned"])
+    assert region.shape == (2, 1, 32, 32) and set(region.unique().tolist()) <= {0.0, 1.0}
+    assert region[:, :, 12:20, 12:20].all()
+    # the 9x9 high-pass spreads the change by 4 px, the margin by 2 more; beyond that nothing changed
+    assert region[:, :, :5].sum() == 0 and region[:, :, 27:].sum() == 0
+    lit = batch["source"] + 0.3  # a lighting change alone is not a change (high-passed)
+    assert module.changed_region(batch["source"], lit).sum() == 0
+
+
+def test_composite_reconstruction_target():
+    batch = make_batch()
+    assert make_module().reconstruction_target(batch) is batch["target_aligned"]
+    composite = make_module(rec_target="composite").reconstruction_target(batch)
+    assert torch.equal(composite[:, :, 12:20, 12:20], batch["target_aligned"][:, :, 12:20, 12:20])
+    assert torch.equal(composite[:, :, :8], batch["source"][:, :, :8])  # a copy outside the change
+    with pytest.raises(ValueError, match="model.rec_target='x'"):
+        make_module(rec_target="x")
+
+
+@pytest.mark.parametrize("d_real,key", [("target", "target_aligned"), ("photo", "target"), ("source", "source")])
+def test_what_d_learns_as_real(d_real, key):
+    batch = make_batch()
+    real, onehot, expr = make_module(d_real=d_real)._real(batch)
+    assert real is batch[key]
+    assert torch.equal(expr, batch["source_expr" if d_real == "source" else "target_expr"])
+    assert torch.equal(onehot.argmax(1), expr)
+
+
+def test_binary_mask_and_feature_matching_terms():
+    batch = make_batch()
+    plain = make_module().generator_losses(batch)
+    terms = make_module(lambda_mask_binary=2.0, lambda_fm=1.0).generator_losses(batch)
+    assert "loss_mask_binary" not in plain and "loss_fm" not in plain
+    mask = make_module().generator.forward_with_mask(batch["source"], batch["target_onehot"])[1]
+    assert terms["loss_mask_binary"].item() == pytest.approx(2.0 * (mask * (1 - mask)).mean().item(), rel=1e-5)
+    assert terms["loss_fm"].item() > 0
+    terms["loss_fm"].backward()  # feature matching trains G through D's features
+    module = make_module(lambda_fm=1.0)
+    module.generator_losses(batch)["loss_fm"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.generator.parameters())
+    with pytest.raises(ValueError, match="no feature_maps"):
+        ConditionalGANModule(UNetGenerator(image_size=32, width=8), nn.Conv2d(3, 1, 1), nn.L1Loss(), GANLoss(), lambda_fm=1.0)
