@@ -174,3 +174,18 @@ def test_generate_on_a_real_photograph(make_cfg, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "face by haar" in result.stdout and "centre crop" not in result.stderr
     assert Image.open(tmp_path / "gen" / "grace_hopper_grid.png").size == (7 * 34 + 2, 36)
+
+
+def test_referees_leave_the_global_rng_as_they_found_it(tmp_path):
+    """Training a referee (dropout) and loading one (initial weights) must not move the global RNG:
+    otherwise a run's weights depend on whether its critic and referees were cached."""
+    from expr_gan.metrics.referees import load_or_train_referee
+
+    images, labels = torch.rand(8, 3, 16, 16), torch.arange(8) % 2
+    for _ in ("cold", "warm"):
+        torch.manual_seed(123)
+        expected = torch.rand(3)
+        torch.manual_seed(123)
+        load_or_train_referee(tmp_path, "judge", {"data": "t"}, images, labels, 2, {"epochs": 1, "width": 4})
+        assert torch.equal(torch.rand(3), expected)
+    assert len(list(tmp_path.glob("judge-*.pt"))) == 1

@@ -152,7 +152,15 @@ def referee_key(fingerprint: dict, kind: str, settings: dict) -> str:
 
 def load_or_train_referee(cache_dir: str | Path | None, kind: str, fingerprint: dict, images01: torch.Tensor,
                           labels: torch.Tensor, num_classes: int, settings: dict | None = None) -> Referee:
-    """The cached referee for this data and settings, trained (and cached atomically) when absent or corrupt."""
+    """The cached referee for this data and settings, trained (and cached atomically) when absent or corrupt.
+
+    The global RNG is left as it was found: a run must not depend on whether its referees and critic
+    were cached (training one draws dropout masks, loading one draws initial weights)."""
+    with torch.random.fork_rng():
+        return _load_or_train_referee(cache_dir, kind, fingerprint, images01, labels, num_classes, settings)
+
+
+def _load_or_train_referee(cache_dir, kind, fingerprint, images01, labels, num_classes, settings) -> Referee:
     settings = {"epochs": 30, "width": 32, "seed": 0, **(settings or {})}
     path = Path(cache_dir) / f"{kind}-{referee_key(fingerprint, kind, settings)}.pt" if cache_dir else None
     if path is not None and path.exists():
