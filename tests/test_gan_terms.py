@@ -1,6 +1,6 @@
 """The conditional GAN's realism options, each on a batch whose answer is known: what D learns as
-real (`d_real`), the reconstruction target (`rec_target`), the changed region, the binary-mask and
-feature-matching terms."""
+real (`d_real`), the reconstruction target (`rec_target`), the changed region, the binary-mask,
+mask-region, edge and feature-matching terms."""
 import pytest
 import torch
 from torch import nn
@@ -64,9 +64,35 @@ def test_binary_mask_and_feature_matching_terms():
     mask = make_module().generator.forward_with_mask(batch["source"], batch["target_onehot"])[1]
     assert terms["loss_mask_binary"].item() == pytest.approx(2.0 * (mask * (1 - mask)).mean().item(), rel=1e-5)
     assert terms["loss_fm"].item() > 0
-    terms["loss_fm"].backward()  # feature matching trains G through D's features
     module = make_module(lambda_fm=1.0)
     module.generator_losses(batch)["loss_fm"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.generator.parameters())
     with pytest.raises(ValueError, match="no feature_maps"):
         ConditionalGANModule(UNetGenerator(image_size=32, width=8), nn.Conv2d(3, 1, 1), nn.L1Loss(), GANLoss(), lambda_fm=1.0)
+
+
+def test_mask_region_term_is_zero_when_the_mask_paints_exactly_the_changed_region(monkeypatch):
+    batch = make_batch()
+    module = make_module(lambda_mask_region=3.0)
+    region = module.changed_region(batch["source"], batch["target_aligned"])
+    mask = module.generator.forward_with_mask(batch["source"], batch["target_onehot"])[1]
+    expected = 3.0 * ((1 - mask) - region).abs().mean().item()
+    assert module.generator_losses(batch)["loss_mask_region"].item() == pytest.approx(expected, rel=1e-5)
+    exact = lambda net, source, onehot: (source, 1 - region)  # noqa: E731  paints the changed square only
+    monkeypatch.setattr(module, "_generate", exact)
+    assert module.generator_losses(batch)["loss_mask_region"].item() == 0.0
+    assert "loss_mask_region" not in make_module().generator_losses(batch)
+
+
+def test_gradient_difference_sees_edges_not_colours():
+    from expr_gan.losses.pixel_terms import gradient_difference
+
+    target = make_batch()["target_aligned"]
+    assert gradient_difference(target, target).item() == 0.0
+    assert gradient_difference(target + 0.5, target).item() == pytest.approx(0.0, abs=1e-6)  # a colour shift
+    blurred = torch.nn.functional.avg_pool2d(target, 3, 1, 1, count_include_pad=False)
+    assert gradient_difference(blurred, target).item() > 0.01  # the square's edges are weaker
+    module = make_module(lambda_grad=2.0, rec_target="composite")
+    losses = module.generator_losses(make_batch())
+    losses["loss_grad"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.generator.parameters())

@@ -102,3 +102,19 @@ def test_report_classifier_head():
     with pytest.raises(ValueError, match="too small"):
         ReportClassifierHead(in_size=8)
     assert ExpressionCNN(in_channels=1, width=8)(torch.randn(2, 1, 32, 32)).shape == (2, 6)
+
+
+def test_unet_full_resolution_blocks():
+    """`full_res_layers` adds 3x3 blocks at the image's own size, each fed the input again."""
+    from expr_gan.nets.unet import UNetGenerator
+
+    torch.manual_seed(0)
+    plain, deep = UNetGenerator(image_size=32, width=8, mask=True), UNetGenerator(image_size=32, width=8, mask=True,
+                                                                                  full_res_layers=2)
+    assert len(plain.full_res) == 0 and len(deep.full_res) == 2
+    extra = sum(p.numel() for p in deep.parameters()) - sum(p.numel() for p in plain.parameters())
+    assert extra == 2 * ((8 + 3) * 8 * 9 + 8 + 2 * 8)  # conv weights + bias, instance-norm affine
+    image, mask = deep(torch.randn(2, 3, 32, 32), torch.eye(6)[:2], with_mask=True)
+    assert image.shape == (2, 3, 32, 32) and mask.shape == (2, 1, 32, 32)
+    with pytest.raises(ValueError, match="full_res_layers=-1"):
+        UNetGenerator(image_size=32, full_res_layers=-1)

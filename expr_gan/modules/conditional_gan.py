@@ -16,6 +16,9 @@ named phase. Which losses act is configuration:
      + lambda_cyc * L1 of G(G(x, c_t), c_s) to x (cycle) + lambda_mask * mean(1 - mask)
      + lambda_mask_binary * mean(mask * (1 - mask)) (a mask of 0s and 1s: no half-blended features)
      + lambda_tv * total variation of the mask (attention generators)
+     + lambda_mask_region * L1 of the painted area (1 - mask) to the changed region (the mask told where
+       the expression changed, instead of finding it through the pixels)
+     + lambda_grad * gradient difference to the reconstruction target (edges, not only colours)
      + lambda_fm * L1 between D's feature maps of the output and of the (aligned) target (pix2pixHD's
        feature matching: a perceptual loss that follows what D looks at, instead of pixels).
 
@@ -35,17 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from expr_gan.losses.adversarial import gradient_penalty
+from expr_gan.losses.pixel_terms import gradient_difference, high_pass, total_variation
 from expr_gan.modules.base import ExpressionEditModule
-
-
-def high_pass(x: torch.Tensor, kernel: int) -> torch.Tensor:
-    """x minus its local mean over `kernel` x `kernel` pixels (odd `kernel`)."""
-    return x - F.avg_pool2d(x, kernel, 1, kernel // 2, count_include_pad=False)
-
-
-def total_variation(x: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference between neighbouring pixels."""
-    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 
 
 class ConditionalGANModule(ExpressionEditModule):
@@ -58,6 +52,7 @@ class ConditionalGANModule(ExpressionEditModule):
                  lambda_cls: float = 1.0, lambda_cyc: float = 0.0, lambda_gp: float = 10.0, lambda_mask: float = 0.0,
                  lambda_tv: float = 0.0, lambda_change: float = 0.0, change_threshold: float = 0.08, highpass: int = 0,
                  lambda_mask_binary: float = 0.0, lambda_fm: float = 0.0, rec_target: str = "target",
+                 lambda_mask_region: float = 0.0, lambda_grad: float = 0.0,
                  critic: nn.Module | None = None, lambda_expr: float = 0.0, d_cls_on_fake: bool = False, d_real: str = "target", d_steps: int = 1,
                  g_steps: int = 1, iters_per_batch: int = 1, g_every_n_batches: int = 1, gradient_clip_val: float | None = None,
                  ema_decay: float = 0.0, grid_every_n_epochs: int = 1, on_nonfinite: str = "stop"):
@@ -71,6 +66,7 @@ class ConditionalGANModule(ExpressionEditModule):
         self.lambda_rec, self.lambda_adv, self.lambda_cls, self.lambda_cyc = lambda_rec, lambda_adv, lambda_cls, lambda_cyc
         self.lambda_gp, self.lambda_mask, self.lambda_tv = lambda_gp, lambda_mask, lambda_tv
         self.lambda_mask_binary, self.lambda_fm = lambda_mask_binary, lambda_fm
+        self.lambda_mask_region, self.lambda_grad = lambda_mask_region, lambda_grad
         if lambda_fm > 0 and not hasattr(discriminator, "feature_maps"):
             raise ValueError(f"model.lambda_fm={lambda_fm}: {type(discriminator).__name__} has no feature_maps")
         self.lambda_change, self.change_threshold = lambda_change, change_threshold
@@ -146,16 +142,22 @@ class ConditionalGANModule(ExpressionEditModule):
         fake, mask = self._generate(self.generator, source, onehot)
         fake_logits, fake_cls = self.discriminator(fake, source, onehot)
         losses = {"loss_adv": self.lambda_adv * self.gan_loss(fake_logits, True, for_discriminator=False)}
-        if self.lambda_rec > 0:
-            target = self.reconstruction_target(batch)
-            losses["loss_rec"] = self.lambda_rec * self.rec_loss(self.pixel_view(fake), self.pixel_view(target))
+        aligned = batch.get("target_aligned", batch["target"])
+        needs_region = self.rec_target == "composite" or self.lambda_change > 0 or self.lambda_mask_region > 0
+        changed = self.changed_region(source, aligned) if needs_region else None  # once per step
+        if self.lambda_rec > 0 or self.lambda_grad > 0:
+            target = self.reconstruction_target(batch, changed)
+            if self.lambda_rec > 0:
+                losses["loss_rec"] = self.lambda_rec * self.rec_loss(self.pixel_view(fake), self.pixel_view(target))
+            if self.lambda_grad > 0:
+                losses["loss_grad"] = self.lambda_grad * gradient_difference(fake, target)
         if fake_cls is not None and self.lambda_cls > 0:
             losses["loss_cls"] = self.lambda_cls * F.cross_entropy(fake_cls, batch["target_expr"])
         if self.critic is not None and self.lambda_expr > 0:
             fake01 = self.trainer.datamodule.pixels.decode(fake)
             losses["loss_expr"] = self.lambda_expr * self.critic(fake01, batch["target_expr"])
         if self.lambda_change > 0:
-            losses["loss_change"] = self.lambda_change * self.change_loss(fake, source, batch)
+            losses["loss_change"] = self.lambda_change * self.change_loss(fake, source, batch, changed)
         if self.lambda_cyc > 0:
             back = F.one_hot(batch["source_expr"], onehot.shape[1]).to(onehot.dtype)
             losses["loss_cyc"] = self.lambda_cyc * (self._generate(self.generator, fake, back)[0] - source).abs().mean()
@@ -163,6 +165,8 @@ class ConditionalGANModule(ExpressionEditModule):
             losses["loss_mask"] = self.lambda_mask * (1 - mask).mean()
         if mask is not None and self.lambda_mask_binary > 0:
             losses["loss_mask_binary"] = self.lambda_mask_binary * (mask * (1 - mask)).mean()
+        if mask is not None and self.lambda_mask_region > 0:  # paint (1 - mask) exactly where the target changed
+            losses["loss_mask_region"] = self.lambda_mask_region * ((1 - mask) - changed).abs().mean()
         if mask is not None and self.lambda_tv > 0:
             losses["loss_tv"] = self.lambda_tv * total_variation(mask)
         if self.lambda_fm > 0:
@@ -190,7 +194,7 @@ class ConditionalGANModule(ExpressionEditModule):
         diff = (high_pass(target, 9) - high_pass(source, 9)).abs().mean(1, keepdim=True) / scale
         return F.max_pool2d((diff > self.change_threshold).to(source.dtype), 5, 1, 2)
 
-    def reconstruction_target(self, batch: dict) -> torch.Tensor:
+    def reconstruction_target(self, batch: dict, changed: torch.Tensor | None = None) -> torch.Tensor:
         """What loss_rec compares the output with: the (aligned) target, or with `rec_target=composite`
         the target inside the changed region and the source elsewhere. Captures differ in lighting,
         which nothing in the source predicts; asked for the target everywhere, an attention generator
@@ -198,17 +202,19 @@ class ConditionalGANModule(ExpressionEditModule):
         target = batch.get("target_aligned", batch["target"])
         if self.rec_target == "target":
             return target
-        changed = self.changed_region(batch["source"], target)
+        if changed is None:
+            changed = self.changed_region(batch["source"], target)
         return changed * target + (1 - changed) * batch["source"]
 
-    def change_loss(self, fake: torch.Tensor, source: torch.Tensor, batch: dict) -> torch.Tensor:
+    def change_loss(self, fake: torch.Tensor, source: torch.Tensor, batch: dict,
+                    changed: torch.Tensor | None = None) -> torch.Tensor:
         """L1 to the (aligned) target inside the region where the target differs from the source.
 
         The expression lives in a few percent of the pixels, so a plain L1 is satisfied by copying the
         input; averaging over the changed region only makes the edit as important as the copy.
         """
         target = batch.get("target_aligned", batch["target"])
-        changed = self.changed_region(source, target).to(fake.dtype)
+        changed = (self.changed_region(source, target) if changed is None else changed).to(fake.dtype)
         error = (self.pixel_view(fake) - self.pixel_view(target)).abs()
         return (error * changed).sum() / (changed.sum() * fake.shape[1]).clamp_min(1.0)
 

@@ -13,11 +13,14 @@ class UNetGenerator(nn.Module):
 
     `num_down=None` goes down to 2x2. The one-hot is tiled onto the input and again onto the bottleneck. `mask=True` gives the
     GANimation output (`forward(..., with_mask=True)` also returns the mask for penalties and grids).
+    `full_res_layers` 3x3 conv blocks at the image's own resolution, each seeing the input again, before
+    the output: pix2pix's decoder reaches full size in its last transposed conv, which leaves a
+    feature a few pixels wide (an eye, a mouth) one layer to be drawn in.
     """
 
     def __init__(self, channels: int = 3, num_expressions: int = 6, image_size: int = 64, width: int = 32,
                  max_width: int = 256, num_down: int | None = None, norm_type: str = "instance", mask: bool = False,
-                 out_act: str = "tanh", dropout: float = 0.0, init: str = "dcgan"):
+                 out_act: str = "tanh", dropout: float = 0.0, init: str = "dcgan", full_res_layers: int = 0):
         super().__init__()
         if num_down is None:  # down to a 2x2 bottleneck
             num_down = max(1, image_size.bit_length() - 2)
@@ -41,6 +44,11 @@ class UNetGenerator(nn.Module):
             if dropout and 0 < i and i >= num_down - 3:
                 layers.append(nn.Dropout(dropout))
             self.ups.append(nn.Sequential(*layers))
+        if full_res_layers < 0:
+            raise ValueError(f"full_res_layers={full_res_layers}: expected >= 0")
+        self.full_res = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(width + channels, width, 3, 1, 1), norm_layer(norm_type, width), nn.ReLU(inplace=True))
+            for _ in range(full_res_layers))
         self.out = MaskedOutput(width + channels, channels, mask, out_act, kernel=3)
         init_weights(self, init)
 
@@ -55,6 +63,8 @@ class UNetGenerator(nn.Module):
             if i > 0:
                 h = torch.cat([h, skips[-1 - i]], dim=1)
             h = up(h)
+        for block in self.full_res:
+            h = block(torch.cat([h, source], dim=1))
         image, mask = self.out(torch.cat([h, source], dim=1), source)
         return (image, mask) if with_mask else image
 
