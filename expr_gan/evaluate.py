@@ -3,7 +3,8 @@
 Baselines: `copy` (the input itself), `oracle` (the real target photo) and, where the data has eye
 positions, `aligned` (the real target warped into the input's pose by the eyes: what a perfect model
 trained on eye-aligned targets would output, so its c2st_acc and sharpness are the ceiling that
-resampling allows).
+resampling allows) and `composite` (the input, with the aligned target pasted where it differs:
+what a perfect attention generator with `rec_target=composite`, ours, would output).
 
 Rebuilds the model and its data from the checkpoint's own config (dotted overrides such as
 `data.source.alignment=shared` change it), evaluates on held-out people, and writes metrics.json,
@@ -53,9 +54,9 @@ def confusion_png(confusion: list[list[int]], names, path: Path) -> Path:
 
 
 def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = "test", max_pairs: int | None = None,
-                        device: str = "cpu", baselines: tuple[str, ...] = ("copy", "oracle", "aligned")) -> dict:
-    """Metrics of the checkpoint's model and of the `baselines` (`aligned` only where the data has eye
-    positions), plus the referees' real accuracies."""
+                        device: str = "cpu", baselines: tuple[str, ...] = ("copy", "oracle", "aligned", "composite")) -> dict:
+    """Metrics of the checkpoint's model and of the `baselines` (`aligned` and `composite` only where the
+    data has eye positions), plus the referees' real accuracies."""
     import torch
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
@@ -80,7 +81,7 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
     if max_pairs:
         pairs = pairs[torch.randperm(len(pairs), generator=torch.Generator().manual_seed(0))[: int(max_pairs)]]
     eyes = bool(torch.isfinite(dm.faces.eyes[pairs]).all())
-    baselines = [b for b in baselines if b != "aligned" or eyes]
+    baselines = [b for b in baselines if b not in ("aligned", "composite") or eyes]
     rows = {"model": evaluator.evaluate(pairs, module.translate, dm.pixels, device=device),
             **{name: evaluator.evaluate(pairs, baseline=name) for name in baselines}}
     model = rows["model"]

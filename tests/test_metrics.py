@@ -56,6 +56,21 @@ def test_aligned_baseline_is_the_warped_target(setup):
     assert m["sharpness_aligned_real"] == pytest.approx(m["sharpness"])
 
 
+def test_composite_baseline_is_the_source_with_the_aligned_target_where_it_changed(setup):
+    from expr_gan.losses.pixel_terms import changed_region
+
+    dm, ev, _ = setup
+    pairs = dm.test_pairs[:40]
+    out = ev._outputs(pairs[:, 0], pairs[:, 1], None, None, "composite", "cpu")
+    aligned = ev._outputs(pairs[:, 0], pairs[:, 1], None, None, "aligned", "cpu")
+    source = dm.faces.images[pairs[:, 0]].float() / 255
+    inside = changed_region(source, aligned).bool().expand_as(out)
+    assert 0 < inside.float().mean() < 0.5  # an expression is a local change
+    assert torch.equal(out[inside], aligned[inside]) and torch.equal(out[~inside], source[~inside])
+    m, copy = ev.evaluate(pairs, baseline="composite"), ev.evaluate(pairs, baseline="copy")
+    assert m["expr_acc"] > copy["expr_acc"] + 0.3 and m["id_acc"] == copy["id_acc"]
+
+
 def test_another_persons_face_with_the_right_expression(setup):
     """Right expression, wrong person: high expr_acc, low id_acc (the metric sees identity loss)."""
     dm, ev, _ = setup
@@ -102,12 +117,13 @@ def test_evaluate_cli_writes_files_and_rejects_bad_input(make_cfg, tmp_path, cac
                 "judge_real_acc", "id_real_acc", "sharpness_aligned_real"):
         assert isinstance(metrics[key], float) and metrics[key] == metrics[key], key  # a number, not NaN
     assert metrics["baselines"]["copy"]["copy_ratio"] == 0.0 and metrics["baselines"]["oracle"]["l1"] == 0.0
-    assert metrics["baselines"]["oracle"]["c2st_acc"] == 0.5 and set(metrics["baselines"]) == {"copy", "oracle", "aligned"}
+    assert metrics["baselines"]["oracle"]["c2st_acc"] == 0.5 and set(metrics["baselines"]) == {"copy", "oracle", "aligned",
+                                                                                             "composite"}
     assert metrics["baselines"]["aligned"]["sharpness"] == pytest.approx(metrics["sharpness_aligned_real"])
     from PIL import Image
     assert Image.open(tmp_path / "ev" / "confusion.png").size == (110 + 6 * 56 + 10,) * 2  # 6 x 6 cells
     table = (tmp_path / "ev" / "metrics.md").read_text()
-    assert "| copy |" in result.stdout and "| oracle |" in table and "| aligned |" in table and "c2st_acc | sharpness" in table
+    assert "| copy |" in result.stdout and "| oracle |" in table and "| composite |" in table and "c2st_acc | sharpness" in table
 
     bad = run_cli("expr_gan.evaluate", f"ckpt={tmp_path}/missing.ckpt", cwd=REPO)
     assert bad.returncode == 2 and "missing.ckpt does not exist" in bad.stderr

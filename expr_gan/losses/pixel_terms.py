@@ -24,3 +24,14 @@ def gradient_difference(output: torch.Tensor, target: torch.Tensor) -> torch.Ten
     dy = (output[..., 1:, :] - output[..., :-1, :]) - (target[..., 1:, :] - target[..., :-1, :])
     dx = (output[..., :, 1:] - output[..., :, :-1]) - (target[..., :, 1:] - target[..., :, :-1])
     return dy.abs().mean() + dx.abs().mean()
+
+
+@torch.no_grad()
+def changed_region(source: torch.Tensor, target: torch.Tensor, threshold: float = 0.08) -> torch.Tensor:
+    """[B, 1, H, W] of 0/1: where `target` differs from `source` (any pixel range), with a 2 px margin.
+
+    Found on high-passed images (each minus its 9x9 local mean), so lighting differences between
+    captures do not count as change; `threshold` is a share of the source's pixel range."""
+    scale = (source.amax() - source.amin()).clamp_min(1e-6)
+    diff = (high_pass(target, 9) - high_pass(source, 9)).abs().mean(1, keepdim=True) / scale
+    return F.max_pool2d((diff > threshold).to(source.dtype), 5, 1, 2)

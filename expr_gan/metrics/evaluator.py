@@ -23,12 +23,13 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from expr_gan.data.align import align_to, aligned_pair_targets
 from expr_gan.data.faceset import FaceSet
+from expr_gan.losses.pixel_terms import changed_region
 from expr_gan.metrics.realism import C2ST_DEFAULTS, c2st_accuracy, sharpness, to_uint8
 from expr_gan.metrics.referees import load_or_train_referee, referee_settings
 
 METRIC_KEYS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity",
                "source_expr_acc")
-BASELINES = ("copy", "oracle", "aligned")
+BASELINES = ("copy", "oracle", "aligned", "composite")
 
 
 class Evaluator:
@@ -74,7 +75,9 @@ class Evaluator:
                  batch_size: int = 64, max_sources: int = 32, device: str | torch.device = "cpu") -> dict:
         """Metrics over `pairs` [P, 2] for `translate` (network range; with `pixels`) or a baseline:
         `copy` (the input), `oracle` (the real target), `aligned` (the real target warped into the
-        input's pose by the eyes: what a perfect model trained on eye-aligned targets would output)."""
+        input's pose by the eyes: what a perfect model trained on eye-aligned targets would output),
+        `composite` (the input outside the region where the aligned target differs from it, the
+        aligned target inside: what a perfect attention generator with `rec_target=composite` outputs)."""
         if baseline not in (None, *BASELINES):
             raise ValueError(f"baseline={baseline!r}: expected one of {', '.join(BASELINES)}")
         faces, e = self.faces, self.num_expressions
@@ -133,8 +136,12 @@ class Evaluator:
             return faces.images[src].float() / 255
         if baseline == "oracle":
             return faces.images[tgt].float() / 255
-        if baseline == "aligned":
-            return align_to(faces.images[tgt].float(), faces.eyes[src], faces.eyes[tgt]) / 255
+        if baseline in ("aligned", "composite"):
+            aligned = align_to(faces.images[tgt].float(), faces.eyes[src], faces.eyes[tgt]) / 255
+            if baseline == "aligned":
+                return aligned
+            source, region = faces.images[src].float() / 255, changed_region(faces.images[src].float() / 255, aligned)
+            return region * aligned + (1 - region) * source
         return self._translate(src, faces.expression[tgt], translate, pixels, device)
 
     def _translate(self, src: torch.Tensor, target_expr: torch.Tensor, translate, pixels, device) -> torch.Tensor:

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from expr_gan.losses.adversarial import gradient_penalty
-from expr_gan.losses.pixel_terms import gradient_difference, high_pass, total_variation
+from expr_gan.losses.pixel_terms import changed_region, gradient_difference, high_pass, total_variation
 from expr_gan.modules.base import ExpressionEditModule
 
 
@@ -184,15 +184,9 @@ class ConditionalGANModule(ExpressionEditModule):
         repaint the whole face in the target's light, a blurred blend over the person."""
         return high_pass(x, self.highpass) if self.highpass else x
 
-    @torch.no_grad()
     def changed_region(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """[B, 1, H, W] of 0/1: where the target differs from the source, with a 2 px margin.
-
-        Found on high-passed images (each minus its 9x9 local mean), so lighting differences between
-        captures do not count as change."""
-        scale = (source.amax() - source.amin()).clamp_min(1e-6)  # thresholds in units of the pixel range
-        diff = (high_pass(target, 9) - high_pass(source, 9)).abs().mean(1, keepdim=True) / scale
-        return F.max_pool2d((diff > self.change_threshold).to(source.dtype), 5, 1, 2)
+        """[B, 1, H, W] of 0/1: where the target differs from the source (losses/pixel_terms.py)."""
+        return changed_region(source, target, self.change_threshold)
 
     def reconstruction_target(self, batch: dict, changed: torch.Tensor | None = None) -> torch.Tensor:
         """What loss_rec compares the output with: the (aligned) target, or with `rec_target=composite`
