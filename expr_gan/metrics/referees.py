@@ -96,7 +96,9 @@ class Referee(nn.Module):
 def train_referee(images01: torch.Tensor, labels: torch.Tensor, num_classes: int, epochs: int = 30,
                   batch_size: int = 64, lr: float = 2e-3, width: int = 32, seed: int = 0,
                   progress: str | None = None) -> Referee:
-    """Train a Referee on [0, 1] images with augmentation; deterministic for a given seed.
+    """Train a Referee on [0, 1] images with augmentation. `seed` fixes the initial weights, the batch
+    order and the augmentation; the dropout masks still come from the global RNG (a known bug: seeding
+    them changes every referee the README's numbers were measured with, so it waits for a re-measure).
     `progress`: a label to show a progress bar (with an estimate) under."""
     with torch.inference_mode(False), torch.enable_grad():  # callable from inside a validation loop
         return _train(images01.clone(), labels.clone(), num_classes, epochs, batch_size, lr, width, seed, progress)
