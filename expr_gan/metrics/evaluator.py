@@ -140,7 +140,8 @@ class Evaluator:
             aligned = align_to(faces.images[tgt].float(), faces.eyes[src], faces.eyes[tgt]) / 255
             if baseline == "aligned":
                 return aligned
-            source, region = faces.images[src].float() / 255, changed_region(faces.images[src].float() / 255, aligned)
+            source = faces.images[src].float() / 255
+            region = changed_region(source, aligned)
             return region * aligned + (1 - region) * source
         return self._translate(src, faces.expression[tgt], translate, pixels, device)
 
