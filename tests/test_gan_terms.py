@@ -96,3 +96,90 @@ def test_gradient_difference_sees_edges_not_colours():
     losses = module.generator_losses(make_batch())
     losses["loss_grad"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.generator.parameters())
+
+
+def resampling_blur(x: torch.Tensor) -> torch.Tensor:
+    """A [1/4, 1/2, 1/4] blur along both axes: the softening of bilinear resampling, without a shift."""
+    k, pad = (0.25, 0.5, 0.25), torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate")
+    rows = k[0] * pad[..., :, :-2] + k[1] * pad[..., :, 1:-1] + k[2] * pad[..., :, 2:]
+    return k[0] * rows[..., :-2, :] + k[1] * rows[..., 1:-1, :] + k[2] * rows[..., 2:, :]
+
+
+def lit_and_softened_batch() -> dict:
+    """make_batch's pair, but the target captured in another light (a gain and a gradient) and
+    resampled (its noise and its edge softened), as an eye-aligned target is: only the square is a change."""
+    batch = make_batch()
+    source = batch["source"] / 10  # sensor noise of a few grey levels
+    source[:, :, 2:5] = 0.4  # a horizontal band (a brow), so the fit sees structure along y too
+    source[:, :, :, 23:27] = torch.tensor([0.1, 0.3, 0.5, 0.7])  # an anti-aliased edge (hair line, glasses)
+    source[:, :, :, 27:] = 0.8
+    aligned = source.clone()
+    aligned[:, :, 12:20, 12:20] = 0.9
+    light = 1.15 + 0.1 * torch.linspace(-1, 1, 32)  # brighter, and brighter to the right
+    batch["source"], batch["target_aligned"] = source, (resampling_blur(aligned) + 1) * light - 1  # a gain acts on [0, 2]
+    return batch
+
+
+def rendered_pair(person: int, source_expr: str, target_expr: str, target_in_source_light: bool = False):
+    """(source, target eye-aligned to it) from the embedded renderer at 64 px, in [-1, 1]. With
+    `target_in_source_light`: the target photo taken in the source's light, without sensor noise
+    (what relighting should recover)."""
+    import dataclasses
+
+    from expr_gan.data.align import align_to
+    from expr_gan.data.faces import EXPRESSIONS, render_face, sample_capture, sample_identity
+
+    ident = sample_identity(0, person)
+    source_capture = sample_capture(0, person, EXPRESSIONS.index(source_expr), 0)
+    target_capture = sample_capture(0, person, EXPRESSIONS.index(target_expr), 0)
+    if target_in_source_light:
+        target_capture = dataclasses.replace(target_capture, light_angle=source_capture.light_angle, noise_sigma=0.0,
+                                             light_strength=source_capture.light_strength,
+                                             brightness=source_capture.brightness)
+    (src, src_eyes), (tgt, tgt_eyes) = (render_face(ident, e, c, 64) for e, c in
+                                        ((source_expr, source_capture), (target_expr, target_capture)))
+    to_tensor = lambda im: torch.from_numpy(im).permute(2, 0, 1)[None].float() / 127.5 - 1  # noqa: E731
+    return to_tensor(src), align_to(to_tensor(tgt), torch.tensor(src_eyes)[None], torch.tensor(tgt_eyes)[None]), src_eyes
+
+
+def test_relighting_recovers_the_target_as_photographed_in_the_sources_light():
+    from expr_gan.losses.pixel_terms import relit_change
+
+    errors = []
+    for person in range(4):
+        source, aligned, _ = rendered_pair(person, "neutral", "surprise")
+        truth = rendered_pair(person, "neutral", "surprise", target_in_source_light=True)[1]
+        region, relit = relit_change(source, aligned)
+        inside = region.expand_as(source).bool()
+        errors.append(((aligned - truth)[inside].abs().mean(), (relit - truth)[inside].abs().mean()))
+    before, after = torch.tensor(errors).T
+    assert after.max() < 0.02  # 2.5 grey levels: the size of the sensor noise
+    assert after.mean() < 0.4 * before.mean()
+
+
+def test_relit_change_marks_only_what_the_expression_moved():
+    """neutral -> mouth_open changes the mouth only: the high-passed region also marks the eyes
+    (resampling softens their sharp edges), the relit one marks the mouth and leaves the eyes alone."""
+    from expr_gan.losses.pixel_terms import changed_region, relit_change
+
+    for person in range(3):
+        source, aligned, eyes = rendered_pair(person, "neutral", "mouth_open")
+        eye_rows = slice(int(eyes[:, 1].mean()) - 3, int(eyes[:, 1].mean()) + 4)
+        plain, (region, _) = changed_region(source, aligned), relit_change(source, aligned)
+        assert plain[..., eye_rows, :].sum() > 50
+        assert region[..., eye_rows, :].sum() == 0
+        assert region[..., int(eyes[:, 1].mean()) + 10 :, :].sum() > 50  # the mouth
+
+
+def test_relight_option_builds_the_composite_from_the_relit_target():
+    batch = lit_and_softened_batch()
+    module = make_module(rec_target="composite", relight=True, d_real="composite", lambda_change=1.0)
+    composite = module.reconstruction_target(batch)
+    assert torch.equal(composite[:, :, :, 24:], batch["source"][:, :, :, 24:])  # the edge is copied, not repainted
+    unlit = batch["target_aligned"][:, :, 14:18, 14:18].mean().item()
+    assert abs(composite[:, :, 14:18, 14:18].mean().item() - 0.9) < 0.5 * abs(unlit - 0.9)  # in the source's light
+    assert torch.equal(module._real(batch)[0], composite)  # D's real images are what a perfect G outputs
+    losses = module.generator_losses(batch)
+    assert losses["loss_change"].item() > 0
+    with pytest.raises(ValueError, match="model.d_real='x'"):
+        make_module(d_real="x")

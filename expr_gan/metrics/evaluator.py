@@ -23,7 +23,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from expr_gan.data.align import align_to, aligned_pair_targets
 from expr_gan.data.faceset import FaceSet
-from expr_gan.losses.pixel_terms import changed_region
+from expr_gan.losses.pixel_terms import relit_change
 from expr_gan.metrics.realism import C2ST_DEFAULTS, c2st_accuracy, sharpness, to_uint8
 from expr_gan.metrics.referees import load_or_train_referee, referee_settings
 
@@ -77,7 +77,8 @@ class Evaluator:
         `copy` (the input), `oracle` (the real target), `aligned` (the real target warped into the
         input's pose by the eyes: what a perfect model trained on eye-aligned targets would output),
         `composite` (the input outside the region where the aligned target differs from it, the
-        aligned target inside: what a perfect attention generator with `rec_target=composite` outputs)."""
+        aligned target relit like the input inside: what a perfect attention generator with
+        `rec_target=composite relight=true` outputs; losses/pixel_terms.py relit_change)."""
         if baseline not in (None, *BASELINES):
             raise ValueError(f"baseline={baseline!r}: expected one of {', '.join(BASELINES)}")
         faces, e = self.faces, self.num_expressions
@@ -141,8 +142,8 @@ class Evaluator:
             if baseline == "aligned":
                 return aligned
             source = faces.images[src].float() / 255
-            region = changed_region(source, aligned)
-            return region * aligned + (1 - region) * source
+            region, relit = relit_change(source, aligned)
+            return (region * relit + (1 - region) * source).clamp(0, 1)
         return self._translate(src, faces.expression[tgt], translate, pixels, device)
 
     def _translate(self, src: torch.Tensor, target_expr: torch.Tensor, translate, pixels, device) -> torch.Tensor:

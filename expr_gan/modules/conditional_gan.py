@@ -12,7 +12,9 @@ named phase. Which losses act is configuration:
      + lambda_expr * CE of a separately trained expression critic (never the judge) on the output
      + lambda_change * L1 inside the region where the target differs from the source
        (`rec_target=composite`: the reconstruction's target is the true target inside that region and the
-       source outside it, so the unchanged face is asked to be a copy rather than a repaint)
+       source outside it, so the unchanged face is asked to be a copy rather than a repaint;
+       `relight`: the target relit like the source and the region found in one light and softness,
+       losses/pixel_terms.py relit_change)
      + lambda_cyc * L1 of G(G(x, c_t), c_s) to x (cycle) + lambda_mask * mean(1 - mask)
      + lambda_mask_binary * mean(mask * (1 - mask)) (a mask of 0s and 1s: no half-blended features)
      + lambda_tv * total variation of the mask (attention generators)
@@ -26,7 +28,10 @@ D sees (image, source, onehot) and uses what it is built to use (the report's D 
 `d_real` is what D learns as real: `target` (the aligned target when the datamodule provides one),
 `photo` (the target photo as captured, never resampled: with eye-aligned targets, D would otherwise
 learn resampling blur as "real" and teach G to blur; pair it with a D that does not see the source,
-whose pose the photo does not share) or `source` (the real source with its own label: StarGAN).
+whose pose the photo does not share), `composite` (the reconstruction target of `rec_target=composite`:
+the source, with the target pasted where it changed; what a perfect attention generator outputs, so D
+cannot tell real from fake by the lighting or the softness of the unchanged face) or `source` (the
+real source with its own label: StarGAN).
 `ema_decay > 0` keeps an exponential moving average of G, used for validation, grids and export.
 """
 from __future__ import annotations
@@ -38,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from expr_gan.losses.adversarial import gradient_penalty
-from expr_gan.losses.pixel_terms import changed_region, gradient_difference, high_pass, total_variation
+from expr_gan.losses.pixel_terms import changed_region, gradient_difference, high_pass, relit_change, total_variation
 from expr_gan.modules.base import ExpressionEditModule
 
 
@@ -52,15 +57,15 @@ class ConditionalGANModule(ExpressionEditModule):
                  lambda_cls: float = 1.0, lambda_cyc: float = 0.0, lambda_gp: float = 10.0, lambda_mask: float = 0.0,
                  lambda_tv: float = 0.0, lambda_change: float = 0.0, change_threshold: float = 0.08, highpass: int = 0,
                  lambda_mask_binary: float = 0.0, lambda_fm: float = 0.0, rec_target: str = "target",
-                 lambda_mask_region: float = 0.0, lambda_grad: float = 0.0,
+                 lambda_mask_region: float = 0.0, lambda_grad: float = 0.0, relight: bool = False,
                  critic: nn.Module | None = None, lambda_expr: float = 0.0, d_cls_on_fake: bool = False, d_real: str = "target", d_steps: int = 1,
                  g_steps: int = 1, iters_per_batch: int = 1, g_every_n_batches: int = 1, gradient_clip_val: float | None = None,
                  ema_decay: float = 0.0, grid_every_n_epochs: int = 1, on_nonfinite: str = "stop"):
         super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite)
         if min(d_steps, g_steps) < 0 or iters_per_batch < 1:
             raise ValueError("model.d_steps and model.g_steps must be >= 0 and model.iters_per_batch >= 1")
-        if d_real not in ("target", "photo", "source"):
-            raise ValueError(f"model.d_real={d_real!r}: expected target, photo or source")
+        if d_real not in ("target", "photo", "composite", "source"):
+            raise ValueError(f"model.d_real={d_real!r}: expected target, photo, composite or source")
         self.generator, self.discriminator, self.rec_loss, self.gan_loss = generator, discriminator, loss, gan_loss
         self.d_optimizer_factory, self.scheduler_factory = d_optimizer or optimizer, scheduler
         self.lambda_rec, self.lambda_adv, self.lambda_cls, self.lambda_cyc = lambda_rec, lambda_adv, lambda_cls, lambda_cyc
@@ -72,7 +77,7 @@ class ConditionalGANModule(ExpressionEditModule):
         self.lambda_change, self.change_threshold = lambda_change, change_threshold
         if rec_target not in ("target", "composite"):
             raise ValueError(f"model.rec_target={rec_target!r}: expected target or composite")
-        self.rec_target = rec_target
+        self.rec_target, self.relight = rec_target, relight
         if highpass and (highpass < 3 or highpass % 2 == 0):
             raise ValueError(f"model.highpass={highpass}: expected 0 (off) or an odd size >= 3")
         self.highpass = highpass
@@ -115,7 +120,11 @@ class ConditionalGANModule(ExpressionEditModule):
         if self.d_real == "source":
             e = batch["source_expr"]
             return batch["source"], F.one_hot(e, batch["target_onehot"].shape[1]).to(batch["source"].dtype), e
-        real = batch["target"] if self.d_real == "photo" else batch.get("target_aligned", batch["target"])
+        if self.d_real == "composite":
+            changed, target = self.edit_targets(batch, need_region=True)
+            real = changed * target + (1 - changed) * batch["source"]
+        else:
+            real = batch["target"] if self.d_real == "photo" else batch.get("target_aligned", batch["target"])
         return real, batch["target_onehot"], batch["target_expr"]
 
     def discriminator_losses(self, batch: dict) -> dict:
@@ -142,11 +151,10 @@ class ConditionalGANModule(ExpressionEditModule):
         fake, mask = self._generate(self.generator, source, onehot)
         fake_logits, fake_cls = self.discriminator(fake, source, onehot)
         losses = {"loss_adv": self.lambda_adv * self.gan_loss(fake_logits, True, for_discriminator=False)}
-        aligned = batch.get("target_aligned", batch["target"])
         needs_region = self.rec_target == "composite" or self.lambda_change > 0 or self.lambda_mask_region > 0
-        changed = self.changed_region(source, aligned) if needs_region else None  # once per step
+        changed, edit_target = self.edit_targets(batch, needs_region)  # once per step
         if self.lambda_rec > 0 or self.lambda_grad > 0:
-            target = self.reconstruction_target(batch, changed)
+            target = self.reconstruction_target(batch, changed, edit_target)
             if self.lambda_rec > 0:
                 losses["loss_rec"] = self.lambda_rec * self.rec_loss(self.pixel_view(fake), self.pixel_view(target))
             if self.lambda_grad > 0:
@@ -157,7 +165,7 @@ class ConditionalGANModule(ExpressionEditModule):
             fake01 = self.trainer.datamodule.pixels.decode(fake)
             losses["loss_expr"] = self.lambda_expr * self.critic(fake01, batch["target_expr"])
         if self.lambda_change > 0:
-            losses["loss_change"] = self.lambda_change * self.change_loss(fake, source, batch, changed)
+            losses["loss_change"] = self.lambda_change * self.change_loss(fake, source, batch, changed, edit_target)
         if self.lambda_cyc > 0:
             back = F.one_hot(batch["source_expr"], onehot.shape[1]).to(onehot.dtype)
             losses["loss_cyc"] = self.lambda_cyc * (self._generate(self.generator, fake, back)[0] - source).abs().mean()
@@ -188,12 +196,24 @@ class ConditionalGANModule(ExpressionEditModule):
         """[B, 1, H, W] of 0/1: where the target differs from the source (losses/pixel_terms.py)."""
         return changed_region(source, target, self.change_threshold)
 
-    def reconstruction_target(self, batch: dict, changed: torch.Tensor | None = None) -> torch.Tensor:
+    def edit_targets(self, batch: dict, need_region: bool = True) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """(changed region or None, the target the pixel losses ask for): the (aligned) target and, when
+        `need_region`, where it differs from the source; with `relight`, the target relit like the source
+        and the region found again in that light (losses/pixel_terms.py relit_change)."""
+        target = batch.get("target_aligned", batch["target"])
+        if self.relight:
+            return relit_change(batch["source"], target, self.change_threshold)
+        return (self.changed_region(batch["source"], target) if need_region else None), target
+
+    def reconstruction_target(self, batch: dict, changed: torch.Tensor | None = None,
+                              target: torch.Tensor | None = None) -> torch.Tensor:
         """What loss_rec compares the output with: the (aligned) target, or with `rec_target=composite`
         the target inside the changed region and the source elsewhere. Captures differ in lighting,
         which nothing in the source predicts; asked for the target everywhere, an attention generator
-        repaints the whole face a little (a grey mask: every edge of the person softened)."""
-        target = batch.get("target_aligned", batch["target"])
+        repaints the whole face a little (a grey mask: every edge of the person softened).
+        `changed` and `target`: edit_targets' answer when the caller has it."""
+        if target is None:
+            changed, target = self.edit_targets(batch, self.rec_target == "composite")
         if self.rec_target == "target":
             return target
         if changed is None:
@@ -201,14 +221,15 @@ class ConditionalGANModule(ExpressionEditModule):
         return changed * target + (1 - changed) * batch["source"]
 
     def change_loss(self, fake: torch.Tensor, source: torch.Tensor, batch: dict,
-                    changed: torch.Tensor | None = None) -> torch.Tensor:
+                    changed: torch.Tensor | None = None, target: torch.Tensor | None = None) -> torch.Tensor:
         """L1 to the (aligned) target inside the region where the target differs from the source.
 
         The expression lives in a few percent of the pixels, so a plain L1 is satisfied by copying the
         input; averaging over the changed region only makes the edit as important as the copy.
         """
-        target = batch.get("target_aligned", batch["target"])
-        changed = (self.changed_region(source, target) if changed is None else changed).to(fake.dtype)
+        if target is None or changed is None:
+            changed, target = self.edit_targets(batch)
+        changed = changed.to(fake.dtype)
         error = (self.pixel_view(fake) - self.pixel_view(target)).abs()
         return (error * changed).sum() / (changed.sum() * fake.shape[1]).clamp_min(1.0)
 
