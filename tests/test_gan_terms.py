@@ -183,3 +183,15 @@ def test_relight_option_builds_the_composite_from_the_relit_target():
     assert losses["loss_change"].item() > 0
     with pytest.raises(ValueError, match="model.d_real='x'"):
         make_module(d_real="x")
+
+
+def test_relighting_runs_in_float32_under_mixed_precision():
+    """bf16 autocast (the GPU presets) must not turn the least-squares fit into a bf16 solve."""
+    from expr_gan.losses.pixel_terms import relit_change
+
+    source, aligned, _ = rendered_pair(0, "neutral", "surprise")
+    region, relit = relit_change(source, aligned)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        region_amp, relit_amp = relit_change(source, aligned)
+    assert relit_amp.dtype == torch.float32 and torch.allclose(relit_amp, relit, atol=1e-5)
+    assert torch.equal(region_amp, region)

@@ -39,7 +39,14 @@ def match_lighting(target: torch.Tensor, source: torch.Tensor, keep: torch.Tenso
     Captures differ in lighting (a gain and a gradient across the face, drawn per photo), which
     nothing in the source predicts: pasted as captured, a target's pixels are a patch of another
     light that a generator can only learn as a smudge. The affine gain and offset make the fit
-    independent of the pixel range ([0, 1], [-1, 1] or [0, 255])."""
+    independent of the pixel range ([0, 1], [-1, 1] or [0, 255]). Solved in float32 outside autocast
+    (a bf16 solve is unsupported on GPUs and too coarse for a grey level); returned in target's dtype."""
+    with torch.autocast(target.device.type, enabled=False):
+        relit = _match_lighting(target.float(), source.float(), keep.float())
+    return relit.to(target.dtype)
+
+
+def _match_lighting(target: torch.Tensor, source: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     b, c, h, w = target.shape
     ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=target.device, dtype=target.dtype),
                             torch.linspace(-1, 1, w, device=target.device, dtype=target.dtype), indexing="ij")
