@@ -75,6 +75,11 @@ def changed_region(source: torch.Tensor, target: torch.Tensor, threshold: float 
     return F.max_pool2d((diff > threshold).to(source.dtype), 5, 1, 2)
 
 
+def paste(source: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """`target` inside `region` (0/1), `source` elsewhere: the composite an attention generator should output."""
+    return region * target + (1 - region) * source
+
+
 @torch.no_grad()
 def relit_change(source: torch.Tensor, target: torch.Tensor, threshold: float = 0.08) -> tuple[torch.Tensor, torch.Tensor]:
     """(region, relit target): `target` relit like `source` outside a first `changed_region`, and the

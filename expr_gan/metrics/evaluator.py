@@ -23,7 +23,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from expr_gan.data.align import align_to, aligned_pair_targets
 from expr_gan.data.faceset import FaceSet
-from expr_gan.losses.pixel_terms import relit_change
+from expr_gan.losses.pixel_terms import paste, relit_change
 from expr_gan.metrics.realism import C2ST_DEFAULTS, c2st_accuracy, sharpness, to_uint8
 from expr_gan.metrics.referees import load_or_train_referee, referee_settings
 
@@ -143,7 +143,7 @@ class Evaluator:
                 return aligned
             source = faces.images[src].float() / 255
             region, relit = relit_change(source, aligned)
-            return (region * relit + (1 - region) * source).clamp(0, 1)
+            return paste(source, relit, region).clamp(0, 1)
         return self._translate(src, faces.expression[tgt], translate, pixels, device)
 
     def _translate(self, src: torch.Tensor, target_expr: torch.Tensor, translate, pixels, device) -> torch.Tensor:

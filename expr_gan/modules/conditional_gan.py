@@ -43,7 +43,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from expr_gan.losses.adversarial import gradient_penalty
-from expr_gan.losses.pixel_terms import changed_region, gradient_difference, high_pass, relit_change, total_variation
+from expr_gan.losses.pixel_terms import (changed_region, gradient_difference, high_pass, paste, relit_change,
+                                         total_variation)
 from expr_gan.modules.base import ExpressionEditModule
 
 
@@ -121,8 +122,8 @@ class ConditionalGANModule(ExpressionEditModule):
             e = batch["source_expr"]
             return batch["source"], F.one_hot(e, batch["target_onehot"].shape[1]).to(batch["source"].dtype), e
         if self.d_real == "composite":
-            changed, target = self.edit_targets(batch, need_region=True)
-            real = changed * target + (1 - changed) * batch["source"]
+            changed, target = self.edit_targets(batch)
+            real = paste(batch["source"], target, changed)
         else:
             real = batch["target"] if self.d_real == "photo" else batch.get("target_aligned", batch["target"])
         return real, batch["target_onehot"], batch["target_expr"]
@@ -212,13 +213,9 @@ class ConditionalGANModule(ExpressionEditModule):
         which nothing in the source predicts; asked for the target everywhere, an attention generator
         repaints the whole face a little (a grey mask: every edge of the person softened).
         `changed` and `target`: edit_targets' answer when the caller has it."""
-        if target is None:
+        if target is None or (changed is None and self.rec_target == "composite"):
             changed, target = self.edit_targets(batch, self.rec_target == "composite")
-        if self.rec_target == "target":
-            return target
-        if changed is None:
-            changed = self.changed_region(batch["source"], target)
-        return changed * target + (1 - changed) * batch["source"]
+        return target if self.rec_target == "target" else paste(batch["source"], target, changed)
 
     def change_loss(self, fake: torch.Tensor, source: torch.Tensor, batch: dict,
                     changed: torch.Tensor | None = None, target: torch.Tensor | None = None) -> torch.Tensor:
