@@ -1,37 +1,58 @@
 """`python -m expr_gan.replicate [budget=cpu|paper|tiny]`: the report, run claim by claim.
 
-Runs every job the claims need (expr_gan/replication/jobs.py) as `python -m expr_gan.train`, each in
-its own directory under `out` (default outputs/replicate/<budget>), evaluates it on held-out people,
-takes the claims' measures, and writes replication.md, replication.json and claim_<id>.png there.
+Runs every job the claims need (expr_gan/replication/jobs.py: the claims' own jobs, their controls
+and the sensitivity rows) as `python -m expr_gan.train`, each in its own directory under `out`
+(default outputs/replicate/<budget>), evaluates it on held-out people, measures its end state and
+the claims' measures, and writes replication.md, replication.json and claim_<id>.png there.
 Resumable: run it again and finished jobs are skipped, an interrupted one continues from its
 last.ckpt; a job that fails is recorded (its error in the table) and the others go on.
 Options: claims=1,2,... (a subset), max_pairs=N (held-out pairs per evaluation), photo=PATH (claim
-10's photograph; default: matplotlib's Grace Hopper portrait when matplotlib is installed).
+10's photograph; default: matplotlib's Grace Hopper portrait when matplotlib is installed),
+parallel=N (train N jobs at a time, each with its share of the CPU threads; default 1).
 """
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-USAGE = "usage: python -m expr_gan.replicate [budget=cpu|paper|tiny] [out=DIR] [claims=1,2,...] [max_pairs=N] [photo=PATH]"
+USAGE = ("usage: python -m expr_gan.replicate [budget=cpu|paper|tiny] [out=DIR] [claims=1,2,...] [max_pairs=N] "
+         "[photo=PATH] [parallel=N]")
+MEASURES_VERSION = 2  # 2: the end state (replication/states.py) of every job
 MAX_PAIRS = {"tiny": 48, "cpu": 600, "paper": 900}
 
 
-def run_job(job, budget: str, out: Path) -> dict:
-    """Train one job (or finish it: metrics.json means done, last.ckpt means resume); returns its status."""
+def _resume_point(job, budget: str, out: Path, run: Path) -> list[str]:
+    """Where a job starts: its own last.ckpt when interrupted; for a `continues` job the end of the job
+    it continues, with a batch budget that many batches further."""
+    if not job.continues:
+        return ["ckpt_path=last"] if (run / "checkpoints" / "last.ckpt").is_file() else []
+    base = out / "jobs" / job.continues
+    batches = json.loads((base / "run_info.json").read_text())["batches"]
+    own = run / "checkpoints" / "last.ckpt"
+    start = "ckpt_path=last" if own.is_file() else f"ckpt_path={base / 'checkpoints' / 'last.ckpt'}"
+    return [start, f"max_batches={batches + job.extra[budget]}", "trainer.max_epochs=100000"]
+
+
+def run_job(job, budget: str, out: Path, threads: int | None = None) -> dict:
+    """Train one job (or finish it: metrics.json means done, last.ckpt means resume); returns its status.
+    `threads`: OMP_NUM_THREADS for the training process (None: the machine's default)."""
     run = out / "jobs" / job.name
     if (run / "metrics.json").is_file():
         return {"status": "ok", "dir": run}
-    resume = ["ckpt_path=last"] if (run / "checkpoints" / "last.ckpt").is_file() else []
-    cmd = [sys.executable, "-m", "expr_gan.train", *job.train_overrides(budget), f"hydra.run.dir={run}", *resume]
+    if job.continues and not (out / "jobs" / job.continues / "metrics.json").is_file():
+        return {"status": "failed", "dir": run, "error": f"the job it continues ({job.continues}) has not finished"}
     run.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "expr_gan.train", *job.train_overrides(budget), f"hydra.run.dir={run}",
+           *_resume_point(job, budget, out, run)]
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {})}
     started = time.perf_counter()
     with open(run / "stdout.log", "a") as log:
         print(f"[replicate] {job.name}: {' '.join(cmd[3:])}", flush=True)
-        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     seconds = round(time.perf_counter() - started, 1)
     if code == 0 and (run / "metrics.json").is_file():
         print(f"[replicate] {job.name}: done in {seconds} s", flush=True)
@@ -41,12 +62,44 @@ def run_job(job, budget: str, out: Path) -> dict:
     return {"status": "failed", "dir": run, "error": error}
 
 
-def _cached(path: Path, compute) -> dict:
+def run_jobs(jobs: list, budget: str, out: Path, parallel: int = 1) -> dict:
+    """Train `jobs` (a failing one never stops the others), `parallel` at a time, each `continues` job
+    after the job it continues; returns {name: status}."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
+    results, pending, running = {}, list(jobs), {}
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        while pending or running:
+            for job in list(pending):
+                base = job.continues
+                if base and base in results and results[base]["status"] != "ok":
+                    results[job.name] = {"status": "failed", "dir": out / "jobs" / job.name,
+                                         "error": f"the job it continues ({base}) failed"}
+                    pending.remove(job)
+                elif (not base or base in results or base not in {j.name for j in jobs}) and len(running) < parallel:
+                    running[pool.submit(run_job, job, budget, out, threads)] = job
+                    pending.remove(job)
+            if not running:
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[running.pop(future).name] = future.result()
+    return {job.name: results[job.name] for job in jobs}
+
+
+def _cached(path: Path, compute, version: int | None = None) -> dict:
+    """The JSON in `path`, or `compute()` written there (atomically); with `version`, a file written by
+    another version of the measures is computed again."""
     from expr_gan.io import atomic_write_text
 
     if path.is_file():
-        return json.loads(path.read_text())
+        value = json.loads(path.read_text())
+        if version is None or value.get("version") == version:
+            return value
     value = compute()
+    if version is not None:
+        value["version"] = version
     atomic_write_text(path, json.dumps(value, indent=2))
     return value
 
@@ -67,16 +120,20 @@ def job_measures(job, run: Path, max_pairs: int, photo: Path | None) -> dict:
     ckpt = run / "checkpoints" / "last.ckpt"
 
     def compute() -> dict:
+        from omegaconf import OmegaConf
+
         info = json.loads((run / "run_info.json").read_text())
-        per_epoch = max(1, info["batches"] // max(info["epochs"], 1))
-        extra = {"batches_per_epoch": per_epoch}
+        cfg = OmegaConf.load(run / "config.yaml")
+        per_epoch = max(1, info["batches"] // max(info["epochs"], 1))  # the regressors train whole epochs
+        extra = {"batches_per_epoch": per_epoch, "batches": info["batches"]}
+        extra.update(measures.output_measures(ckpt, max_pairs, job.eval_overrides))
         if job.name.startswith(("sgd_", "two_step")):
             extra.update(measures.two_step_measures(ckpt, max_pairs, job.eval_overrides))
-            from omegaconf import OmegaConf
-
-            start = int(OmegaConf.load(run / "config.yaml").model.stage1_epochs) * per_epoch
+            stage1 = int(cfg.model.stage1_epochs)
+            start = stage1 * per_epoch
             curve = measures.scalar_history(run, "train/G/loss_rec")
             extra["stage2"] = measures.convergence([(s - start, v) for s, v in curve if s >= start], per_epoch)
+            extra["stage2"]["epochs"] = int(cfg.trainer.max_epochs) - stage1
             extra["stage1"] = measures.convergence(measures.scalar_history(run, "train/G/loss_stage1"), per_epoch)
         if job.name == "dcgan" and photo is not None:
             result = measures.photo_measures(ckpt, photo)
@@ -84,7 +141,7 @@ def job_measures(job, run: Path, max_pairs: int, photo: Path | None) -> dict:
             extra["photo"] = {k: v for k, v in result.items() if k not in ("outputs", "input")}
         return extra
 
-    return _cached(run / "measures.json", compute)
+    return _cached(run / "measures.json", compute, MEASURES_VERSION)
 
 
 def _photo_strip(result: dict, path: Path) -> None:
@@ -106,15 +163,72 @@ def default_photo() -> Path | None:
     return path if path.is_file() else None
 
 
+def job_names(claims) -> list[str]:
+    """Every job the claims need, in order: their own, their controls and sensitivity jobs, and the
+    jobs that a `continues` job starts from."""
+    from expr_gan.replication.jobs import JOBS
+
+    names = list(dict.fromkeys(j for c in claims for j in (*c.jobs, *c.extra_jobs)))
+    bases = [JOBS[n].continues for n in names if JOBS[n].continues and JOBS[n].continues not in names]
+    return list(dict.fromkeys([*bases, *names]))
+
+
+def finish_job(name: str, r: dict, max_pairs: int, photo: Path | None, baselines: bool) -> None:
+    """Evaluate a trained job and take its measures (into `r`); a broken evaluation fails that job only."""
+    from expr_gan.replication.jobs import JOBS
+
+    if r["status"] != "ok":
+        return
+    try:
+        r["eval"] = evaluate_job(JOBS[name], r["dir"], max_pairs, baselines=baselines)
+        r["baselines"] = r["eval"].get("baselines", {})
+        r["train"] = json.loads((r["dir"] / "metrics.json").read_text())
+        r["extra"] = job_measures(JOBS[name], r["dir"], max_pairs, photo)
+    except Exception as err:  # a broken evaluation is that job's failure, not the run's
+        r.update(status="failed", error=f"evaluation: {type(err).__name__}: {err}")
+
+
+def extra_rows(claims, results: dict) -> list[dict]:
+    """The controls and sensitivity jobs beside their claims: state, measures, and for a control its test."""
+    from expr_gan.replication.claims import CONTROLS
+    from expr_gan.replication.jobs import JOBS
+
+    rows = []
+    for claim in claims:
+        for name in claim.extra_jobs:
+            job, r = JOBS[name], results[name]
+            row = {"claim": claim.id, "job": name, "role": job.role, "about": job.about}
+            if r["status"] != "ok":
+                rows.append({**row, "state": "", "measured": "", "holds": f"not run: {r.get('error')}"})
+                continue
+            x, e = r["extra"], r["eval"]
+            measured = (f"sharpness {x['sharpness']:.2f}, structure {x['structure']:.2f}, copy_ratio "
+                        f"{x['copy_ratio']:.2f}, cond_sensitivity {e['cond_sensitivity']:.4f}")
+            dead = {k: v for k, v in x.get("dead_units", {}).items() if k.startswith("fc.")}
+            if dead:  # the fully connected bottleneck's ReLU units that never fire on held-out inputs
+                measured += "; dead units " + ", ".join(f"{k} {v:.0%}" for k, v in dead.items())
+            if "train/cls_acc" in r["train"]:
+                t = r["train"]
+                measured += (f"; cls_acc train {t['train/cls_acc']:.1%} / test {t['test/cls_acc']:.1%} / held-out "
+                             f"{t['val/cls_acc']:.1%}")
+            holds = ""
+            if name in CONTROLS:
+                what, test = CONTROLS[name]
+                shown, ok = test(results)
+                holds = f"{'yes' if ok else 'NO'}: {what} ({shown})"
+            rows.append({**row, "state": x["state"], "measured": measured, "holds": holds})
+    return rows
+
+
 def main(argv: list[str]) -> int:
     """Run the jobs, measure, decide every claim, write the table and the figures."""
     from expr_gan.cli import parse_args
     from expr_gan.io import atomic_write_text
-    from expr_gan.replication.claims import CLAIMS
+    from expr_gan.replication.claims import CLAIMS, NOT_RUN, judge
     from expr_gan.replication.jobs import BUDGETS, JOBS
     from expr_gan.replication.report import claim_figure, markdown
 
-    opts, _ = parse_args(argv, {"budget", "out", "claims", "max_pairs", "photo"}, set(), USAGE)
+    opts, _ = parse_args(argv, {"budget", "out", "claims", "max_pairs", "photo", "parallel"}, set(), USAGE)
     budget = opts.get("budget", "cpu")
     if budget not in BUDGETS:
         raise ValueError(f"budget={budget!r}: expected one of {', '.join(BUDGETS)}")
@@ -122,6 +236,9 @@ def main(argv: list[str]) -> int:
     unknown = [c for c in wanted if c not in {c.id for c in CLAIMS}]
     if unknown:
         raise ValueError(f"claims: unknown {unknown}; expected some of {', '.join(c.id for c in CLAIMS)}")
+    parallel = opts.get("parallel", "1")
+    if not parallel.isdigit() or int(parallel) < 1:
+        raise ValueError(f"parallel={parallel!r}: expected a positive whole number of jobs at a time")
     claims = [c for c in CLAIMS if c.id in wanted]
     out = Path(opts.get("out") or f"outputs/replicate/{budget}")
     max_pairs = int(opts.get("max_pairs") or MAX_PAIRS[budget])
@@ -129,40 +246,32 @@ def main(argv: list[str]) -> int:
     if photo is not None and not photo.is_file():
         raise ValueError(f"photo={photo} does not exist")
     started = time.perf_counter()
-    names = list(dict.fromkeys(j for c in claims for j in c.jobs))
-    results = {}
-    for name in names:  # train everything first: a failing job never stops the others
-        results[name] = run_job(JOBS[name], budget, out)
+    names = job_names(claims)
+    results = run_jobs([JOBS[n] for n in names], budget, out, int(parallel))  # train everything first
     for i, name in enumerate(names):
-        r = results[name]
-        if r["status"] != "ok":
-            continue
-        try:
-            r["eval"] = evaluate_job(JOBS[name], r["dir"], max_pairs, baselines=name == "dcgan" or i == 0)
-            r["baselines"] = r["eval"].get("baselines", {})
-            r["train"] = json.loads((r["dir"] / "metrics.json").read_text())
-            r["extra"] = job_measures(JOBS[name], r["dir"], max_pairs, photo)
-        except Exception as err:  # a broken evaluation is that job's failure, not the run's
-            r.update(status="failed", error=f"evaluation: {type(err).__name__}: {err}")
+        finish_job(name, results[name], max_pairs, photo, baselines=name == "dcgan" or i == 0)
     rows = []
     for claim in claims:
         failed = [f"{j}: {results[j].get('error')}" for j in claim.jobs if results[j]["status"] != "ok"]
         if claim.id == "10" and photo is None:
             failed.append("no photograph (pass photo=PATH, or install matplotlib for its sample portrait)")
         if failed:
-            measured, verdict, why = "", "not run", "; ".join(failed)
+            measured, verdict, why = "", NOT_RUN, "; ".join(failed)
         else:
-            measured, verdict, why = claim.decide(results)
+            measured, verdict, why = judge(claim, results)
+        states = {j: results[j]["extra"]["state"] for j in claim.jobs if results[j]["status"] == "ok"}
         figure = claim_figure(claim, results, out)
         rows.append({"claim": claim.id, "where": claim.where, "report": claim.report, "setting": claim.setting,
-                     "test": claim.test, "measured": measured, "verdict": verdict, "why": why, "jobs": list(claim.jobs),
-                     "figure": figure.name if figure else None})
+                     "test": claim.test, "states": states, "measured": measured, "verdict": verdict, "why": why,
+                     "jobs": list(claim.jobs), "figure": figure.name if figure else None})
+    extras = extra_rows(claims, results)
     minutes = (time.perf_counter() - started) / 60
-    text = markdown(rows, budget, out, results, minutes)
+    text = markdown(rows, extras, budget, out, results, minutes)
     atomic_write_text(out / "replication.md", text)
-    atomic_write_text(out / "replication.json", json.dumps({"budget": budget, "minutes_this_call": minutes, "claims": rows,
-                                                            "jobs": {n: {k: v for k, v in r.items() if k != "dir"} | {"dir": str(r["dir"])}
-                                                                     for n, r in results.items()}}, indent=2, default=str))
+    atomic_write_text(out / "replication.json", json.dumps(
+        {"budget": budget, "minutes_this_call": minutes, "claims": rows, "controls_and_sensitivity": extras,
+         "jobs": {n: {k: v for k, v in r.items() if k != "dir"} | {"dir": str(r["dir"])} for n, r in results.items()}},
+        indent=2, default=str))
     print(text)
     return 0
 

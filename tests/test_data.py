@@ -49,6 +49,22 @@ def test_pair_policies_and_report_split():
         split_pairs(make_pairs(identity, expression), identity, (0.5, 0.5), 0, how="random")
 
 
+def test_pair_heldout_split_holds_out_the_identity_splits_test_people():
+    """The report's 50-50 pair split among most people, the identity split's test people held out whole."""
+    identity = torch.arange(20).repeat_interleave(6)
+    expression = torch.arange(6).repeat(20)
+    pairs = make_pairs(identity, expression)
+    train, heldout, test = split_pairs(pairs, identity, (0.45, 0.45, 0.1), 0, how="pair_heldout")
+    _, _, identity_test = split_pairs(pairs, identity, (0.8, 0.1, 0.1), 0, how="identity")
+    assert torch.equal(heldout, identity_test)  # the same people (so the same referees apply)
+    seen, unseen = set(identity[train[:, 0]].tolist()), set(identity[heldout[:, 0]].tolist())
+    assert unseen and not seen & unseen and set(identity[test[:, 0]].tolist()) <= seen
+    assert len(train) == len(test) == (len(pairs) - len(heldout)) // 2  # 50-50 among the others
+    assert len(torch.cat([train, heldout, test]).unique(dim=0)) == len(pairs)  # every pair once
+    with pytest.raises(ValueError, match="pair_heldout.*positive last share"):
+        split_pairs(pairs, identity, (0.5, 0.5, 0.0), 0, how="pair_heldout")
+
+
 @pytest.mark.parametrize("mode", list(MODES))
 def test_pixel_ranges_round_trip_exactly(mode):
     images = torch.randint(0, 256, (10, 3, 8, 8), dtype=torch.uint8)

@@ -118,3 +118,29 @@ def test_unet_full_resolution_blocks():
     assert image.shape == (2, 3, 32, 32) and mask.shape == (2, 1, 32, 32)
     with pytest.raises(ValueError, match="full_res_layers=-1"):
         UNetGenerator(image_size=32, full_res_layers=-1)
+
+
+def test_linear_output_can_start_at_mid_grey():
+    """out_bias: a linear [0, 255] output under batch norm starts inside the targets' range, not at 0."""
+    from expr_gan.nets.encoder_decoder import EncoderDecoder
+
+    x, onehot = torch.rand(4, 3, 32, 32) * 255, torch.eye(6)[:4]
+    torch.manual_seed(0)
+    zero = EncoderDecoder(image_size=32, width=8, num_down=1, out_act="none", condition="dense")
+    torch.manual_seed(0)
+    mid = EncoderDecoder(image_size=32, width=8, num_down=1, out_act="none", condition="dense", out_bias=127.5)
+    assert abs(float(zero(x, onehot).mean())) < 5 and abs(float(mid(x, onehot).mean()) - 127.5) < 5
+    # nothing else differs: the same draws initialise every other weight
+    assert all(torch.equal(a, b) for (n, a), (_, b) in zip(zero.named_parameters(), mid.named_parameters())
+               if n != "head.0.bias")
+
+
+def test_scaled_loss_measures_smoothl1_in_grey_levels():
+    from expr_gan.losses.reconstruction import ScaledLoss
+
+    out, target = torch.tensor([0.0, 0.5]), torch.tensor([2 / 255, 0.5 + 0.5 / 255])  # 2 and 0.5 grey levels
+    loss = ScaledLoss("smoothl1", 127.5)
+    # SmoothL1 per element in grey levels: |2| - 0.5 = 1.5 (linear zone), 0.5 * 0.5**2 = 0.125 (quadratic)
+    assert float(loss(out * 2 - 1, target * 2 - 1)) == pytest.approx((1.5 + 0.125) / 2, rel=1e-4)
+    with pytest.raises(ValueError, match="loss.kind='huber'"):
+        ScaledLoss("huber")

@@ -143,9 +143,12 @@ class FacePairsDataModule(pl.LightningDataModule):
         # its own generator: starting an epoch's iterator draws a worker seed, which must not move
         # the global RNG that training steps draw from (exact resume, see expr_gan/callbacks/resume.py)
         dataset = PairDataset(self.faces, pairs, self.pixels, self._aligned_cache[split] if aligned else None)
+        # a last training batch of one pair is dropped: batch norm cannot normalise a single 1x1 map
+        # (the joint family's head at 32 px), and one pair adds nothing to an epoch
+        drop_last = sampler is not None and len(pairs) % self.batch_size == 1
         return DataLoader(dataset, batch_size=self.batch_size,
                           sampler=sampler, num_workers=self.num_workers, collate_fn=_already_batched,
-                          persistent_workers=self.num_workers > 0, drop_last=False,
+                          persistent_workers=self.num_workers > 0, drop_last=drop_last,
                           generator=torch.Generator().manual_seed(self.seed))
 
     def train_dataloader(self) -> DataLoader:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 PAIR_POLICIES = ("all", "from_neutral", "to_neutral")
-SPLITS = ("identity", "pair")
+SPLITS = ("identity", "pair", "pair_heldout")
 
 
 def make_pairs(identity: torch.Tensor, expression: torch.Tensor, policy: str = "all",
@@ -53,7 +53,13 @@ def split_pairs(pairs: torch.Tensor, identity: torch.Tensor, fractions, seed: in
     """Split pairs into train / val / test.
 
     `identity`: disjoint people (the honest protocol); `pair`: the report's random per-pair split
-    (the same person may appear in train and test).
+    (the same person may appear in train and test); `pair_heldout`: both at once. The people are cut
+    as `identity` cuts them; those of the last group (fractions[2]) are held out entirely and
+    returned as the validation split, and the pairs of everyone else are split at random per pair
+    into train and test in the ratio fractions[0] : fractions[1] ([0.45, 0.45, 0.1]: the report's
+    50-50, and 10 % of the people held out). One run is then scored on the report's own split (test)
+    and on people it never saw (val). Cuts with the same last share hold out the same people, so
+    with 0.1 they are the people `identity`'s default [0.8, 0.1, 0.1] tests on.
     """
     if how == "identity":
         groups = split_identities(identity, fractions, seed)
@@ -62,4 +68,14 @@ def split_pairs(pairs: torch.Tensor, identity: torch.Tensor, fractions, seed: in
     if how == "pair":
         order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(seed))
         return [pairs[idx] for idx in _cut(order, fractions)]
+    if how == "pair_heldout":
+        if len(fractions) != 3 or float(fractions[2]) <= 0:
+            raise ValueError(f"data.split=pair_heldout: data.split_fractions={list(fractions)}: expected "
+                             "[train pairs, test pairs, held-out people] with a positive last share")
+        heldout = split_identities(identity, fractions, seed)[2]
+        outside = torch.isin(identity[pairs[:, 0]], heldout)
+        inside = pairs[~outside]
+        order = torch.randperm(len(inside), generator=torch.Generator().manual_seed(seed))
+        train, test = _cut(order, [fractions[0], fractions[1]])
+        return [inside[train], pairs[outside], inside[test]]
     raise ValueError(f"data.split={how!r}: expected one of {', '.join(SPLITS)}")

@@ -16,8 +16,9 @@ class EncoderDecoder(nn.Module):
     """Image (+ extra stacked images) and a one-hot target expression -> image.
 
     Layers are numbered in order (input conv = 0, then each down, [fc], each up); the last conv never
-    gets a norm. `condition="tile"` adds the one-hot as input planes, `"dense"` maps it through two
+    gets a norm; its bias starts at `out_bias` when given (mid-grey for a linear [0, 255] output). `condition="tile"` adds the one-hot as input planes, `"dense"` maps it through two
     dense layers to feature maps merged at the bottleneck (Ghodrati et al.), `"none"` ignores it
+    (`cond_scale`: the value of a tiled plane that is on; 255 puts it in [0, 255] images' units)
     (Ghodrati's refinement stage sees only the stacked images).
     """
 
@@ -25,13 +26,14 @@ class EncoderDecoder(nn.Module):
                  max_width: int = 256, num_down: int = 3, norm: str = "all", norm_type: str = "batch",
                  minimal_index: int = 0, act: str = "relu", down: str = "stride", up: str = "deconv",
                  fc_bottleneck: bool = False, fc_dim: int = 512, condition: str = "tile", init: str = "he",
-                 out_act: str = "tanh", extra_inputs: int = 0):
+                 out_act: str = "tanh", out_bias: float | None = None, cond_scale: float = 1.0,
+                 extra_inputs: int = 0):
         super().__init__()
         check_choice("down", down, ("stride", "pool"))
         check_choice("up", up, ("deconv", "upsample"))
         check_choice("condition", condition, ("tile", "dense", "none"))
         side = check_image_size(image_size, num_down)
-        self.condition, self.num_expressions = condition, num_expressions
+        self.condition, self.num_expressions, self.cond_scale = condition, num_expressions, cond_scale
         self.channels, self.image_size = channels, image_size
         self._layer = 0
         self._norm, self._norm_type, self._minimal, self._act = norm, norm_type, minimal_index, act
@@ -69,6 +71,11 @@ class EncoderDecoder(nn.Module):
         self.up = nn.Sequential(*ups)
         self.head = nn.Sequential(nn.Conv2d(widths[0], channels, 5, 1, 2), out_activation(out_act))
         init_weights(self, init)
+        # where a linear output starts: with batch norm before it, the output is w . (unit-scale features)
+        # + b, and Adam moves each weight by about lr per step, so from b = 0 a few hundred steps reach
+        # only a few grey levels of [0, 255]; b = mid-grey starts it inside the targets' range
+        if out_bias is not None:
+            nn.init.constant_(self.head[0].bias, out_bias)
 
     def _block(self, conv: nn.Module, channels: int) -> nn.Sequential:
         layers = [conv]
@@ -81,7 +88,7 @@ class EncoderDecoder(nn.Module):
     def encode(self, x: torch.Tensor, onehot: torch.Tensor) -> list[torch.Tensor]:
         """Encoder feature maps, one per level: [stem output, after down 1, ..., bottleneck]."""
         if self.condition == "tile":
-            x = tile_condition(x, onehot)
+            x = tile_condition(x, onehot * self.cond_scale if self.cond_scale != 1 else onehot)
         levels = [self.stem(x)]
         for block in self.down:
             levels.append(block(levels[-1]))

@@ -90,6 +90,65 @@ def two_step_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> di
             "mean_face_l1": mean_face_l1(dm, max_pairs)}
 
 
+@torch.no_grad()
+def output_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> dict:
+    """What a job's held-out outputs are (replication/states.py): the state measures and the state,
+    `l1_aligned` (mean |output - the target warped into the source's pose by the eyes|, NaN without
+    eye positions; the copy's value `copy_l1_aligned` beside it), and for a generator with dense
+    layers (the FC bottleneck, the one-hot's dense path) the share of their ReLU units that never fire
+    (`dead_units`).
+    """
+    from expr_gan.data.align import align_to
+    from expr_gan.replication import states
+
+    module, dm = _load(ckpt_path, overrides)
+    faces = dm.faces
+    pairs = dm.test_pairs[:max_pairs] if len(dm.test_pairs) else dm.val_pairs[:max_pairs]
+    src, tgt = pairs[:, 0], pairs[:, 1]
+    onehot = torch.nn.functional.one_hot(faces.expression[tgt], faces.num_expressions).float()
+    outputs = torch.cat([dm.pixels.decode(module.translate(dm.pixels.encode(faces.images[src[i:i + 64]]),
+                                                           onehot[i:i + 64]).float()) for i in range(0, len(src), 64)])
+    source01, target01 = faces.images[src].float() / 255, faces.images[tgt].float() / 255
+    mean_face = faces.images[torch.unique(dm.train_pairs[:, 1])].float().mean(0) / 255
+    result = states.state_measures(outputs, source01, target01, faces.identity[src], mean_face, src)
+    result["state"] = states.classify(result)
+    known = torch.isfinite(faces.eyes[pairs].flatten(1)).all(1)
+    aligned = align_to(faces.images[tgt].float(), faces.eyes[src], faces.eyes[tgt]) / 255
+    result["l1_aligned"] = float((outputs - aligned).abs()[known].mean()) if known.any() else float("nan")
+    result["copy_l1_aligned"] = float((source01 - aligned).abs()[known].mean()) if known.any() else float("nan")
+    generator = getattr(module, "generator", None) or getattr(module, "net", None)
+    if generator is not None:
+        result["dead_units"] = dead_units(generator, dm.pixels.encode(faces.images[src[:256]]), onehot[:256])
+    return result
+
+
+@torch.no_grad()
+def dead_units(net: torch.nn.Module, source: torch.Tensor, onehot: torch.Tensor) -> dict:
+    """Per dense (Linear) layer followed by a ReLU in `net`: the share of its units that are zero for
+    every one of the given inputs (a dead unit passes no signal and gets no gradient).
+
+    Keys are the layers' names (`fc.1`: the FC bottleneck's hidden layer; `cond_embed.0`: the one-hot's
+    first dense layer); an empty dict for a net without such layers."""
+    records, hooks = {}, []
+    modules = dict(net.named_modules())
+    for name, module in modules.items():
+        if isinstance(module, torch.nn.Linear):
+            parent, _, index = name.rpartition(".")
+            after = modules.get(f"{parent}.{int(index) + 1}" if parent else str(int(index) + 1)) if index.isdigit() else None
+            if isinstance(after, torch.nn.ReLU):  # a LeakyReLU unit still passes a gradient
+                hooks.append(module.register_forward_hook(
+                    lambda m, i, out, key=name: records.setdefault(key, []).append(out.detach() > 0)))
+    try:
+        was_training = net.training
+        net.eval()
+        net(source, onehot)
+        net.train(was_training)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {name: float((~torch.cat(fired).any(0)).float().mean()) for name, fired in records.items()}
+
+
 def mean_face_l1(dm, max_pairs: int = 600) -> float:
     """L1 to the held-out targets of the best constant image, the mean training image (display units):
     a model no better than this has learned nothing about the pairs."""

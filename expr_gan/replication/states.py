@@ -1,0 +1,133 @@
+"""The end state of a trained job, classified by measurement before any claim about it is judged.
+
+A claim about what a model does once trained (the report's claims 2-9) says nothing when the model
+has not trained: an image of noise, one constant image, or a black one. Each job's held-out outputs
+are measured (all in display units, [0, 1]) and given one state, in this order:
+
+  noise        sharpness >= 2.0 at full or at half resolution: more fine detail than the photos have,
+               twice over (random noise, a checkerboard; photos with noise of sigma 12 grey levels
+               added read 1.95 at full resolution, sigma 25 read 4.7)
+  dark/washed  mean brightness more than 0.15 (38 grey levels) below / above the real targets' (a black
+               image is dark, not constant: its darkness is what went wrong)
+  constant     input_spread < 0.15: outputs for different people differ less than 0.15 of what their
+               real photos differ (one image whatever the input)
+  shapeless    structure >= 0.8: at 1/4 resolution the output is no closer to its own source than the
+               mean face is (colour without the person's layout; a real photo of the person reads
+               0.0-0.45, the mean face 1.0, another person's photo ~1.3)
+  faded        contrast < 0.6: the pixels of an output spread less than 0.6 as much as a photo's (a grey,
+               washed-out image with a faint face; photos blurred 4x keep 0.9, the mean face 0.45)
+  copy         close to the source whatever the target: structure <= 0.2 (the source's own coarse
+               layout; the eye-aligned real target of another expression reads ~0.24, a blurred copy
+               ~0.04) and target_spread <= 0.25 (outputs of one source differ across targets less than
+               a quarter as much as its real targets do), or copy_ratio <= 0.3 (within 0.3 of the way
+               from the source to the target). The identity function, sharp or not: the sharpness
+               column says which
+  sharp face   sharpness >= 0.6 (the eye-aligned real photos keep ~0.73, photos blurred 2x ~0.3)
+  blurry face  everything else
+
+`FACE_STATES` are the states of a model that trained. The thresholds are fixed here, before any run
+of the replication, and tests/test_replicate.py checks each on inputs whose answer is known (real
+photos, their blur, noise, a constant, a copy, a black image).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from expr_gan.metrics.realism import laplacian_variance, sharpness
+
+NOISE_SHARPNESS = 2.0
+CONSTANT_SPREAD = 0.15
+BRIGHTNESS_GAP = 0.15
+COPY_RATIO = 0.3
+COPY_STRUCTURE = 0.2
+COPY_SPREAD = 0.25
+SHARP_MIN = 0.6
+SHARP_BAND = (SHARP_MIN, NOISE_SHARPNESS)  # "sharp" in a claim: as much detail as photos, not noise's excess
+SHAPELESS_STRUCTURE = 0.8
+FADED_CONTRAST = 0.6
+FACE_STATES = ("blurry face", "sharp face", "copy")
+STATES = ("noise", "dark", "washed", "constant", "shapeless", "faded", *FACE_STATES)
+
+
+def input_spread(outputs01: torch.Tensor, targets01: torch.Tensor, identity: torch.Tensor) -> float:
+    """Mean |output_i - output_j| over pairs of different people / the same for their real targets.
+
+    ~0: one image whatever the input; ~1: outputs differ between people as much as photos do. Each
+    item is compared with the item half the list away (skipping pairs of one person), a fixed pairing.
+    """
+    n = len(outputs01)
+    if n < 2:
+        return float("nan")
+    other = torch.roll(torch.arange(n), n // 2)
+    keep = identity != identity[other]
+    if not keep.any():
+        return float("nan")
+    out = (outputs01[keep] - outputs01[other][keep]).abs().mean()
+    real = (targets01[keep] - targets01[other][keep]).abs().mean()
+    return float(out / real.clamp_min(1e-12))
+
+
+def structure(outputs01: torch.Tensor, sources01: torch.Tensor, mean_face01: torch.Tensor) -> float:
+    """Mean |output - source| / mean |mean face - source|, both at 1/4 resolution (4x4 averages): how
+    much of the source's coarse layout (hair, face, background) the output has. 0 = all of it."""
+    low = lambda x: F.avg_pool2d(x.float(), 4)  # noqa: E731
+    base = (low(mean_face01.expand_as(sources01)) - low(sources01)).abs().mean()
+    return float((low(outputs01) - low(sources01)).abs().mean() / base.clamp_min(1e-12))
+
+
+def target_spread(outputs01: torch.Tensor, targets01: torch.Tensor, source_index: torch.Tensor) -> float:
+    """Mean |output_i - output_j| over pairs of items with the same source image and different targets,
+    over the same for their real targets: ~0 = the target is ignored, ~1 = outputs differ as the real
+    expressions do. NaN when no source appears twice."""
+    same = (source_index[:, None] == source_index[None, :]).triu(1).nonzero()
+    if len(same) == 0:
+        return float("nan")
+    i, j = same[:4096].T  # a fixed subset keeps it cheap
+    out = (outputs01[i] - outputs01[j]).abs().mean()
+    return float(out / (targets01[i] - targets01[j]).abs().mean().clamp_min(1e-12))
+
+
+def state_measures(outputs01: torch.Tensor, sources01: torch.Tensor, targets01: torch.Tensor,
+                   identity: torch.Tensor, mean_face01: torch.Tensor, source_index: torch.Tensor) -> dict:
+    """The values `classify` reads, for outputs [N, C, H, W] of sources (images `source_index`, of people
+    `identity`) edited towards targets, and the mean training face [C, H, W] (all in [0, 1])."""
+    moved = (outputs01 - sources01).abs().mean()
+    truth = (targets01 - sources01).abs().mean()
+    fine = laplacian_variance(outputs01, pool=1).mean() / laplacian_variance(targets01, pool=1).mean().clamp_min(1e-12)
+    return {"sharpness": sharpness(outputs01, targets01), "fine_detail": float(fine),
+            "input_spread": input_spread(outputs01, targets01, identity),
+            "brightness_gap": float(outputs01.mean() - targets01.mean()),
+            "contrast": float(outputs01.std(dim=(1, 2, 3)).mean() / targets01.std(dim=(1, 2, 3)).mean().clamp_min(1e-12)),
+            "structure": structure(outputs01, sources01, mean_face01[None]),
+            "target_spread": target_spread(outputs01, targets01, source_index),
+            "copy_ratio": float(moved / truth.clamp_min(1e-12))}
+
+
+def classify(m: dict) -> str:
+    """One of STATES for the measures of `state_measures` (the first rule that holds, in order)."""
+    if max(m["sharpness"], m["fine_detail"]) >= NOISE_SHARPNESS:
+        return "noise"
+    if m["brightness_gap"] < -BRIGHTNESS_GAP:
+        return "dark"
+    if m["brightness_gap"] > BRIGHTNESS_GAP:
+        return "washed"
+    if m["input_spread"] < CONSTANT_SPREAD:
+        return "constant"
+    if m["structure"] >= SHAPELESS_STRUCTURE:
+        return "shapeless"
+    if m["contrast"] < FADED_CONTRAST:
+        return "faded"
+    if m["copy_ratio"] <= COPY_RATIO or (m["structure"] <= COPY_STRUCTURE and m["target_spread"] <= COPY_SPREAD):
+        return "copy"
+    return "sharp face" if m["sharpness"] >= SHARP_MIN else "blurry face"
+
+
+def is_face(state: str) -> bool:
+    """Whether a job in `state` trained (a face-like output that depends on its input)."""
+    return state in FACE_STATES
+
+
+def is_sharp(sharpness_ratio: float) -> bool:
+    """"Sharp" as a claim means it: within the band of the photos' detail (noise's excess is not sharp)."""
+    return SHARP_BAND[0] <= sharpness_ratio < SHARP_BAND[1]

@@ -1,0 +1,76 @@
+"""The end-state classifier (replication/states.py) on outputs whose state is known, and the FC probe."""
+import pytest
+import torch
+
+from expr_gan.replication import states as S
+from expr_gan.replication.measures import dead_units
+
+
+@pytest.fixture(scope="module")
+def known_outputs(tmp_path_factory):
+    """Rendered pairs (64 px, 40 people) and outputs whose end state is known."""
+    import torch.nn.functional as F
+
+    from expr_gan.data.align import align_to
+    from expr_gan.data.pairs import make_pairs
+    from expr_gan.data.synthetic import SyntheticFaces
+
+    faces = SyntheticFaces(num_identities=40, size=64).load(tmp_path_factory.mktemp("faces"))
+    pairs = make_pairs(faces.identity, faces.expression)
+    pairs = pairs[:600]  # every ordered pair of the first 20 people: each source with all 5 other targets
+    src, tgt = faces.images[pairs[:, 0]].float() / 255, faces.images[pairs[:, 1]].float() / 255
+
+    def blur(x, f):
+        return F.interpolate(F.avg_pool2d(x, f), scale_factor=f, mode="bilinear", align_corners=False)
+
+    gen = torch.Generator().manual_seed(0)
+    aligned = align_to(faces.images[pairs[:, 1]].float(), faces.eyes[pairs[:, 0]], faces.eyes[pairs[:, 1]]) / 255
+    mean_face = faces.images.float().mean(0) / 255
+    outputs = {"photos": tgt, "aligned photos": aligned, "photos blurred 2x": blur(tgt, 2),
+               "photos blurred 4x": blur(tgt, 4), "noise": torch.rand(tgt.shape, generator=gen),
+               "one noise image": torch.rand(tgt[:1].shape, generator=gen).expand_as(tgt),
+               "photos under noise": (tgt + 0.1 * torch.randn(tgt.shape, generator=gen)).clamp(0, 1),
+               "mean face": mean_face.expand_as(tgt), "copy": src, "blurred copy": blur(src, 2),
+               "black": torch.zeros_like(tgt), "white": torch.ones_like(tgt), "darkened photos": tgt * 0.5,
+               "colour of the source": src.mean((2, 3), keepdim=True).expand_as(src),
+               "faded photos": tgt.mean((1, 2, 3), keepdim=True) + 0.4 * (tgt - tgt.mean((1, 2, 3), keepdim=True))}
+    return outputs, src, tgt, faces.identity[pairs[:, 0]], mean_face, pairs[:, 0]
+
+
+@pytest.mark.parametrize("name, state", [
+    ("photos", "sharp face"), ("aligned photos", "sharp face"), ("photos blurred 2x", "blurry face"),
+    ("photos blurred 4x", "blurry face"), ("noise", "noise"), ("one noise image", "noise"),
+    ("photos under noise", "noise"), ("mean face", "constant"), ("copy", "copy"), ("blurred copy", "copy"),
+    ("black", "dark"), ("white", "washed"), ("darkened photos", "dark"), ("colour of the source", "shapeless"),
+    ("faded photos", "faded")])
+def test_end_states_of_known_outputs(known_outputs, name, state):
+    outputs, src, tgt, identity, mean_face, source_index = known_outputs
+    measures = S.state_measures(outputs[name], src, tgt, identity, mean_face, source_index)
+    assert S.classify(measures) == state, measures
+    assert S.is_face(state) == (state in ("sharp face", "blurry face", "copy"))
+
+
+def test_sharp_is_a_band_around_the_photos():
+    assert S.is_sharp(1.0) and S.is_sharp(0.73)  # photos, eye-aligned photos
+    assert not S.is_sharp(0.32) and not S.is_sharp(5.4)  # photos blurred 2x; the noise of the old cGAN job
+
+
+def test_dead_units_counts_relu_units_that_never_fire():
+    from torch import nn
+
+    net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2), nn.LeakyReLU(0.2))
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].bias.copy_(torch.tensor([1.0, 1.0, -1.0, -1.0, -1.0, 1.0]))  # three units never fire
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = net
+
+        def forward(self, x, onehot):
+            return self.fc(x)
+
+    assert dead_units(Net(), torch.randn(8, 4), torch.zeros(8, 6)) == {"fc.0": 0.5}  # LeakyReLU units never die
+
+
