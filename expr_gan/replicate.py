@@ -21,7 +21,7 @@ from pathlib import Path
 
 USAGE = ("usage: python -m expr_gan.replicate [budget=cpu|paper|tiny] [out=DIR] [claims=1,2,...] [max_pairs=N] "
          "[photo=PATH] [parallel=N]")
-MEASURES_VERSION = 2  # 2: the end state (replication/states.py) of every job
+MEASURES_VERSION = 3  # 2: the end state (replication/states.py) of every job; 3: its rules revised, the photo's layout
 MAX_PAIRS = {"tiny": 48, "cpu": 600, "paper": 900}
 
 

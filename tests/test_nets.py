@@ -144,3 +144,16 @@ def test_scaled_loss_measures_smoothl1_in_grey_levels():
     assert float(loss(out * 2 - 1, target * 2 - 1)) == pytest.approx((1.5 + 0.125) / 2, rel=1e-4)
     with pytest.raises(ValueError, match="loss.kind='huber'"):
         ScaledLoss("huber")
+
+
+def test_tiled_condition_planes_take_the_images_units():
+    """cond_scale: a tiled one-hot plane that is on holds 255 next to [0, 255] images (1 by default)."""
+    seen = []
+    for scale in (1.0, 255.0):
+        net = EncoderDecoder(image_size=32, width=8, num_down=1, out_act="none", condition="tile", cond_scale=scale)
+        net.stem[0].register_forward_hook(lambda m, inputs, out: seen.append(inputs[0][:, 3:]))
+        net(torch.rand(2, 3, 32, 32) * 255, torch.eye(6)[[1, 4]])
+    for planes, scale in zip(seen, (1.0, 255.0)):
+        assert planes.shape == (2, 6, 32, 32)
+        assert torch.equal(planes[0, 1], torch.full((32, 32), scale)) and planes[0, [0, 2, 3, 4, 5]].abs().max() == 0
+        assert torch.equal(planes[1, 4], torch.full((32, 32), scale))

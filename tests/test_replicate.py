@@ -125,10 +125,14 @@ def test_standardised_claim_counts_a_degenerate_run_as_worse():
 
 def test_photo_claim_requires_the_input_back():
     ten = _claim("10")
-    ignores_only = _job("copy", photo={"moved_from_input": 0.37, "spread_between_targets": 0.0003, "crop": "haar"})
-    assert C.judge(ten, {"dcgan": ignores_only})[1] == C.NOT_REPRODUCED
-    both = _job("copy", photo={"moved_from_input": 0.03, "spread_between_targets": 0.001, "crop": "haar"})
-    assert C.judge(ten, {"dcgan": both})[1] == C.REPRODUCED
+
+    def photo(layout, moved, spread):
+        return _job("copy", photo={"layout": layout, "moved_from_input": moved, "spread_between_targets": spread,
+                                   "crop": "haar"})
+
+    assert C.judge(ten, {"dcgan": photo(1.1, 0.37, 0.0003)})[1] == C.NOT_REPRODUCED  # ignores the target only
+    assert C.judge(ten, {"dcgan": photo(0.1, 0.066, 0.006)})[1] == C.PARTLY  # back, softened
+    assert C.judge(ten, {"dcgan": photo(0.05, 0.03, 0.001)})[1] == C.REPRODUCED
 
 
 def test_joint_claim_on_the_reports_numbers():

@@ -33,7 +33,11 @@ def known_outputs(tmp_path_factory):
                "mean face": mean_face.expand_as(tgt), "copy": src, "blurred copy": blur(src, 2),
                "black": torch.zeros_like(tgt), "white": torch.ones_like(tgt), "darkened photos": tgt * 0.5,
                "colour of the source": src.mean((2, 3), keepdim=True).expand_as(src),
-               "faded photos": tgt.mean((1, 2, 3), keepdim=True) + 0.4 * (tgt - tgt.mean((1, 2, 3), keepdim=True))}
+               "faded photos": tgt.mean((1, 2, 3), keepdim=True) + 0.4 * (tgt - tgt.mean((1, 2, 3), keepdim=True)),
+               # saturated colour in soft blotches: too few edges for the Laplacian rule (the report's "noise")
+               "blotches of colour": F.interpolate((torch.rand(len(tgt), 3, 4, 4, generator=gen) > 0.5).float(),
+                                                   scale_factor=16, mode="bilinear", align_corners=False),
+               "another person's photos": tgt.roll(200, 0)}
     return outputs, src, tgt, faces.identity[pairs[:, 0]], mean_face, pairs[:, 0]
 
 
@@ -41,12 +45,14 @@ def known_outputs(tmp_path_factory):
     ("photos", "sharp face"), ("aligned photos", "sharp face"), ("photos blurred 2x", "blurry face"),
     ("photos blurred 4x", "blurry face"), ("noise", "noise"), ("one noise image", "noise"),
     ("photos under noise", "noise"), ("mean face", "constant"), ("copy", "copy"), ("blurred copy", "copy"),
-    ("black", "dark"), ("white", "washed"), ("darkened photos", "dark"), ("colour of the source", "shapeless"),
-    ("faded photos", "faded")])
+    ("black", "dark"), ("white", "washed"), ("darkened photos", "dark"), ("colour of the source", "faded"),
+    ("faded photos", "faded"), ("blotches of colour", "noise"), ("another person's photos", "shapeless")])
 def test_end_states_of_known_outputs(known_outputs, name, state):
     outputs, src, tgt, identity, mean_face, source_index = known_outputs
     measures = S.state_measures(outputs[name], src, tgt, identity, mean_face, source_index)
     assert S.classify(measures) == state, measures
+    if name == "blotches of colour":  # the blotch rule decides, not the Laplacian's
+        assert max(measures["sharpness"], measures["fine_detail"]) < S.NOISE_SHARPNESS, measures
     assert S.is_face(state) == (state in ("sharp face", "blurry face", "copy"))
 
 

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from expr_gan.replication.states import FACE_STATES, is_face, is_sharp
+from expr_gan.replication.states import COPY_STRUCTURE, FACE_STATES, is_face, is_sharp
 
 REPRODUCED, PARTLY, NOT_REPRODUCED = "reproduced", "partly", "not reproduced"
 NOT_AT_END, NOT_RUN = "not at end state", "not run"
@@ -204,11 +204,13 @@ def _standardised(r: dict) -> tuple[str, str, str]:
 
 def _photo(r: dict) -> tuple[str, str, str]:
     x = r["dcgan"]["extra"]["photo"]
-    copies, ignores = x["moved_from_input"] <= 0.05, x["spread_between_targets"] <= 0.01
-    measured = (f"mean |output - input| {x['moved_from_input']:.3f}, between targets {x['spread_between_targets']:.4f} "
-                f"(face crop: {x['crop']})")
-    return measured, _verdict([copies, ignores], core=1), _holds(["the input comes back", "the target is ignored"],
-                                                                 [copies, ignores])
+    back = x["layout"] <= COPY_STRUCTURE  # the copy state's rule: the photo's coarse layout
+    ignores, unchanged = x["spread_between_targets"] <= 0.01, x["moved_from_input"] <= 0.05
+    measured = (f"layout {x['layout']:.2f} (a copy <= {COPY_STRUCTURE}), mean |output - input| "
+                f"{x['moved_from_input']:.3f}, between targets {x['spread_between_targets']:.4f} (face crop: {x['crop']})")
+    parts = [back, ignores, unchanged]
+    return measured, _verdict(parts, core=1), _holds(["the input comes back", "the target is ignored",
+                                                      "unchanged (within 0.05)"], parts)
 
 
 SGD_JOBS = ("sgd_minimal_unit", "sgd_minimal_unit__adam", "sgd_minimal_unit__norm_all", "sgd_minimal_unit__byte")

@@ -161,7 +161,11 @@ def mean_face_l1(dm, max_pairs: int = 600) -> float:
 @torch.no_grad()
 def photo_measures(ckpt_path: Path, photo: Path) -> dict:
     """A photograph from outside the data, cropped to the face as `expr_gan.generate` does, edited to
-    every expression: how far the outputs move from the input, and from each other."""
+    every expression: how far the outputs move from the input (`moved_from_input`, and at 1/4
+    resolution relative to the data's mean face, `layout`: replication/states.py structure), and from
+    each other."""
+    from expr_gan.replication.states import structure
+
     from expr_gan.generate import load_input
 
     module, dm = _load(ckpt_path)
@@ -170,5 +174,7 @@ def photo_measures(ckpt_path: Path, photo: Path) -> dict:
     outputs = dm.pixels.decode(module.translate(dm.pixels.encode(image[None].repeat(e, 1, 1, 1)), torch.eye(e)).float())
     source01 = image.float()[None] / 255
     spread = (outputs[:, None] - outputs[None, :]).abs().mean(dim=(2, 3, 4)).sum() / (e * (e - 1))
+    mean_face = dm.faces.images[torch.unique(dm.train_pairs[:, 1])].float().mean(0) / 255
+    layout = structure(outputs, source01.expand_as(outputs), mean_face[None])
     return {"moved_from_input": float((outputs - source01).abs().mean()), "spread_between_targets": float(spread),
-            "crop": how, "outputs": outputs, "input": source01[0]}
+            "layout": layout, "crop": how, "outputs": outputs, "input": source01[0]}
