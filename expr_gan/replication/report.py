@@ -79,7 +79,7 @@ def markdown(rows: list[dict], extras: list[dict], budget: str, out: Path, resul
     lines = [f"`python -m expr_gan.replicate budget={budget}` on {device}: {len(rows)} claims, "
              + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + f"; training {total_fit:.1f} min in all, "
              f"this call {minutes:.1f} min (jobs already finished are not rerun). Figures: `claim_<n>.png` in {out}.",
-             "", "| # | report | the report says | setting | test (fixed before the runs) | end state | measured | verdict | why |",
+             "", "| # | report | the report says | setting | test (fixed in code) | end state | measured | verdict | why |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         states = "; ".join(f"{j}: {s}" for j, s in r.get("states", {}).items())
