@@ -69,6 +69,7 @@ def run_jobs(jobs: list, budget: str, out: Path, parallel: int = 1) -> dict:
 
     threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
     results, pending, running = {}, list(jobs), {}
+    listed = {job.name for job in jobs}  # a `continues` job whose base is not listed finds it on disk (run_job)
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         while pending or running:
             for job in list(pending):
@@ -77,7 +78,7 @@ def run_jobs(jobs: list, budget: str, out: Path, parallel: int = 1) -> dict:
                     results[job.name] = {"status": "failed", "dir": out / "jobs" / job.name,
                                          "error": f"the job it continues ({base}) failed"}
                     pending.remove(job)
-                elif (not base or base in results or base not in {j.name for j in jobs}) and len(running) < parallel:
+                elif (not base or base in results or base not in listed) and len(running) < parallel:
                     running[pool.submit(run_job, job, budget, out, threads)] = job
                     pending.remove(job)
             if not running:
@@ -124,19 +125,19 @@ def job_measures(job, run: Path, max_pairs: int, photo: Path | None) -> dict:
 
         info = json.loads((run / "run_info.json").read_text())
         cfg = OmegaConf.load(run / "config.yaml")
+        module, dm = measures.load_job(ckpt, job.eval_overrides)  # once: every measure reads them
         per_epoch = max(1, info["batches"] // max(info["epochs"], 1))  # the regressors train whole epochs
-        extra = {"batches_per_epoch": per_epoch, "batches": info["batches"]}
-        extra.update(measures.output_measures(ckpt, max_pairs, job.eval_overrides))
+        extra = {"batches_per_epoch": per_epoch, **measures.output_measures(module, dm, max_pairs)}
         if job.name.startswith(("sgd_", "two_step")):
-            extra.update(measures.two_step_measures(ckpt, max_pairs, job.eval_overrides))
+            extra.update(measures.two_step_measures(module, dm, max_pairs))
             stage1 = int(cfg.model.stage1_epochs)
-            start = stage1 * per_epoch
             curve = measures.scalar_history(run, "train/G/loss_rec")
-            extra["stage2"] = measures.convergence([(s - start, v) for s, v in curve if s >= start], per_epoch)
+            extra["stage2"] = measures.convergence([(s - stage1 * per_epoch, v) for s, v in curve
+                                                    if s >= stage1 * per_epoch], per_epoch)
             extra["stage2"]["epochs"] = int(cfg.trainer.max_epochs) - stage1
             extra["stage1"] = measures.convergence(measures.scalar_history(run, "train/G/loss_stage1"), per_epoch)
         if job.name == "dcgan" and photo is not None:
-            result = measures.photo_measures(ckpt, photo)
+            result = measures.photo_measures(module, dm, photo)
             _photo_strip(result, run / "photo.png")
             extra["photo"] = {k: v for k, v in result.items() if k not in ("outputs", "input")}
         return extra

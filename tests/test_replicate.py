@@ -188,14 +188,14 @@ def test_the_reports_cgan_trains_to_a_face_state(make_cfg):
     face, structure 0.31, after 360 batches of 32 at 32 px, width 8, 60 people; about 30 s)."""
     from pathlib import Path
 
-    from expr_gan.replication.measures import output_measures
+    from expr_gan.replication.measures import load_job, output_measures
     from expr_gan.train import train
 
     cfg = make_cfg("experiment=paper_dcgan", "data.size=32", "model.generator.num_down=1", "net_width=8",
                    "data.num_identities=60", "trainer.max_epochs=8", "callbacks.eval_metrics=null",
                    "print_config=false", tiny=False)
     train(cfg)
-    measures = output_measures(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", max_pairs=300)
+    measures = output_measures(*load_job(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"), max_pairs=300)
     assert measures["state"] in S.FACE_STATES, measures
     assert measures["structure"] < 0.5 and measures["fine_detail"] < 1.5, measures  # the input's layout, no noise
 

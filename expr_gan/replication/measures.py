@@ -37,8 +37,9 @@ def convergence(curve: list[tuple[int, float]], batches_per_epoch: int, toleranc
     return {"final": final, "settled_at_epochs": (settled + 1) / max(batches_per_epoch, 1)}
 
 
-def _load(ckpt_path: Path, overrides=()):
-    """(module in eval mode, set-up datamodule) from a checkpoint and optional data overrides."""
+def load_job(ckpt_path: Path, overrides=()):
+    """(module in eval mode, set-up datamodule) from a checkpoint and optional data overrides: loaded
+    once per job, every measure below reads them."""
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
@@ -59,8 +60,13 @@ def pose_bias(outputs01: torch.Tensor, targets01: torch.Tensor, posed01: torch.T
     return (outputs01 - posed01).abs().mean(dim=(1, 2, 3)) < (outputs01 - targets01).abs().mean(dim=(1, 2, 3))
 
 
+def mean_face(dm) -> torch.Tensor:
+    """The mean training target image [C, H, W] in [0, 1]: the best constant image."""
+    return dm.faces.images[torch.unique(dm.train_pairs[:, 1])].float().mean(0) / 255
+
+
 @torch.no_grad()
-def two_step_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> dict:
+def two_step_measures(module, dm, max_pairs: int = 600) -> dict:
     """Pose bias and refinement change of a two-step model on held-out pairs.
 
     pose_bias: the share of pairs whose output is closer (L1) to the target warped into the SOURCE's
@@ -69,11 +75,10 @@ def two_step_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> di
     whose eyes lie within 1 px of each other in both images are left out.
     refine_change: mean |stage-2 output - stage-1 output| / mean |target - source|: how much the
     refinement step changes stage 1's image, in units of an expression change.
-    mean_face_l1: see `mean_face_l1` (on the same data, loaded once).
+    mean_face_l1: see `mean_face_l1`.
     """
     from expr_gan.data.align import align_to
 
-    module, dm = _load(ckpt_path, overrides)
     faces = dm.faces
     pairs = dm.test_pairs[: max_pairs]
     src, tgt = pairs[:, 0], pairs[:, 1]
@@ -91,7 +96,7 @@ def two_step_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> di
 
 
 @torch.no_grad()
-def output_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> dict:
+def output_measures(module, dm, max_pairs: int = 600) -> dict:
     """What a job's held-out outputs are (replication/states.py): the state measures and the state,
     `l1_aligned` (mean |output - the target warped into the source's pose by the eyes|, NaN without
     eye positions; the copy's value `copy_l1_aligned` beside it), and for a generator with dense
@@ -101,7 +106,6 @@ def output_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> dict
     from expr_gan.data.align import align_to
     from expr_gan.replication import states
 
-    module, dm = _load(ckpt_path, overrides)
     faces = dm.faces
     pairs = dm.test_pairs[:max_pairs] if len(dm.test_pairs) else dm.val_pairs[:max_pairs]
     src, tgt = pairs[:, 0], pairs[:, 1]
@@ -109,8 +113,7 @@ def output_measures(ckpt_path: Path, max_pairs: int = 600, overrides=()) -> dict
     outputs = torch.cat([dm.pixels.decode(module.translate(dm.pixels.encode(faces.images[src[i:i + 64]]),
                                                            onehot[i:i + 64]).float()) for i in range(0, len(src), 64)])
     source01, target01 = faces.images[src].float() / 255, faces.images[tgt].float() / 255
-    mean_face = faces.images[torch.unique(dm.train_pairs[:, 1])].float().mean(0) / 255
-    result = states.state_measures(outputs, source01, target01, faces.identity[src], mean_face, src)
+    result = states.state_measures(outputs, source01, target01, faces.identity[src], mean_face(dm), src)
     result["state"] = states.classify(result)
     known = torch.isfinite(faces.eyes[pairs].flatten(1)).all(1)
     aligned = align_to(faces.images[tgt].float(), faces.eyes[src], faces.eyes[tgt]) / 255
@@ -152,14 +155,12 @@ def dead_units(net: torch.nn.Module, source: torch.Tensor, onehot: torch.Tensor)
 def mean_face_l1(dm, max_pairs: int = 600) -> float:
     """L1 to the held-out targets of the best constant image, the mean training image (display units):
     a model no better than this has learned nothing about the pairs."""
-    faces = dm.faces
-    mean = faces.images[torch.unique(dm.train_pairs[:, 1])].float().mean(0) / 255
-    targets = faces.images[dm.test_pairs[:max_pairs, 1]].float() / 255
-    return float((targets - mean).abs().mean())
+    targets = dm.faces.images[dm.test_pairs[:max_pairs, 1]].float() / 255
+    return float((targets - mean_face(dm)).abs().mean())
 
 
 @torch.no_grad()
-def photo_measures(ckpt_path: Path, photo: Path) -> dict:
+def photo_measures(module, dm, photo: Path) -> dict:
     """A photograph from outside the data, cropped to the face as `expr_gan.generate` does, edited to
     every expression: how far the outputs move from the input (`moved_from_input`, and at 1/4
     resolution relative to the data's mean face, `layout`: replication/states.py structure), and from
@@ -168,13 +169,11 @@ def photo_measures(ckpt_path: Path, photo: Path) -> dict:
 
     from expr_gan.generate import load_input
 
-    module, dm = _load(ckpt_path)
     image, how = load_input(photo, dm.size, dm.channels, "auto")
     e = dm.num_expressions
     outputs = dm.pixels.decode(module.translate(dm.pixels.encode(image[None].repeat(e, 1, 1, 1)), torch.eye(e)).float())
     source01 = image.float()[None] / 255
     spread = (outputs[:, None] - outputs[None, :]).abs().mean(dim=(2, 3, 4)).sum() / (e * (e - 1))
-    mean_face = dm.faces.images[torch.unique(dm.train_pairs[:, 1])].float().mean(0) / 255
-    layout = structure(outputs, source01.expand_as(outputs), mean_face[None])
+    layout = structure(outputs, source01.expand_as(outputs), mean_face(dm)[None])
     return {"moved_from_input": float((outputs - source01).abs().mean()), "spread_between_targets": float(spread),
             "layout": layout, "crop": how, "outputs": outputs, "input": source01[0]}
