@@ -35,7 +35,7 @@ test: $(INSTALLED) ## fast test tier (everything not marked slow)
 test-all: $(INSTALLED) ## every test, slow ones included
 	$(BIN)/python -m pytest -q
 
-bench: $(INSTALLED) ## our training step vs a plain PyTorch loop (ARGS="device=cuda size=128 batch=64 precision=bf16-mixed channels_last=1 compile=1")
+bench: $(INSTALLED) ## our training step vs a plain PyTorch loop (ARGS="device=cuda size=128 batch=64 precision=bf16-mixed channels_last=true compile=true")
 	$(BIN)/python -m expr_gan.bench $(ARGS)
 
 tensorboard: $(INSTALLED) ## TensorBoard over every run and sweep in outputs/

@@ -10,9 +10,9 @@ per-chunk ratios, with quartiles), the share of our step time spent assembling b
 wait: with num_workers=0 training waits for all of it), peak memory, and the wall time of
 `python -m expr_gan.train --help`; writes bench.json.
 
-Options: device=cpu|cuda size=32 batch=32 (data.batch_size's default) precision=32-true steps=100
-chunk=5 warmup=5 width=16 channels_last=0|1 compile=0|1 (expr_gan/speed.py, both sides share the
-compiled networks) cases=generation,refinement,joint,dcgan,pix2pix,stargan,ours out=DIR
+Options (conf/bench.yaml): device=cpu|cuda size=32 batch=32 (data.batch_size's default)
+precision=32-true steps=100 chunk=5 warmup=5 width=16 channels_last=false compile=false
+(expr_gan/speed.py, both sides share the compiled networks) cases=[generation,dcgan,...] out=DIR
 """
 from __future__ import annotations
 
@@ -29,8 +29,6 @@ CASES = {  # name -> overrides selecting it
     "joint": ["model=joint"], "dcgan": ["model=dcgan"], "pix2pix": ["experiment=pix2pix_cpu"],
     "stargan": ["experiment=stargan_cpu", "model.g_every_n_batches=1"], "ours": ["experiment=ours_cpu"],
 }
-USAGE = "usage: python -m expr_gan.bench [device=cpu|cuda] [size=32] [batch=32] [precision=32-true] [steps=100] " \
-        "[chunk=5] [warmup=5] [width=16] [channels_last=0|1] [compile=0|1] [cases=a,b] [out=DIR]"
 
 
 def _sync(device: str) -> None:
@@ -225,8 +223,8 @@ def run_case(name: str, opts: dict) -> dict:
     dm.setup()
     from expr_gan.speed import apply_speed
 
-    module = apply_speed(instantiate(cfg.model).to(device), channels_last=opts["channels_last"] == "1",
-                         compile=opts["compile"] == "1", cudnn_benchmark=device.startswith("cuda"))
+    module = apply_speed(instantiate(cfg.model).to(device), channels_last=bool(opts["channels_last"]),
+                         compile=bool(opts["compile"]))
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     chunks = max(2, steps // chunk)
@@ -242,7 +240,7 @@ def run_case(name: str, opts: dict) -> dict:
     ratios = [p / o for o, p in zip(ours_s, plain_s)]  # per chunk: plain seconds / our seconds
     q1, _, q3 = statistics.quantiles(ratios, n=4)
     return {"case": name, "device": device, "size": size, "batch": batch, "precision": opts["precision"],
-            "channels_last": opts["channels_last"] == "1", "compile": opts["compile"] == "1",
+            "channels_last": bool(opts["channels_last"]), "compile": bool(opts["compile"]),
             "chunks": len(ratios), "chunk_steps": chunk, "ours_img_s": batch * chunk / statistics.median(ours_s),
             "plain_img_s": batch * chunk / statistics.median(plain_s), "ratio": statistics.median(ratios),
             "ratio_quartiles": [q1, q3], "ratio_spread": [min(ratios), max(ratios)], "chunk_ratios": ratios,
@@ -268,21 +266,23 @@ def help_time() -> float:
 
 def main(argv: list[str]) -> int:
     """Run every case, print the table, write bench.json."""
-    from expr_gan.cli import parse_args
+    from expr_gan.app import as_list, command_config, save_command_config
     from expr_gan.io import atomic_write_text
 
-    known = {"device", "size", "batch", "precision", "steps", "warmup", "chunk", "width", "cases", "out",
-             "channels_last", "compile"}
-    opts, _ = parse_args(argv, known, set(), USAGE)
-    opts = {"device": "cpu", "size": "32", "batch": "32", "precision": "32-true", "steps": "100", "warmup": "5",
-            "chunk": "5", "width": "16", "channels_last": "0", "compile": "0", "cases": ",".join(CASES), **opts}
-    names = opts["cases"].split(",")
+    cfg = command_config("bench", argv, __doc__)
+    if cfg is None:
+        return 0
+    opts = dict(cfg)
+    names = [str(n) for n in as_list(cfg.cases)]
     unknown = [n for n in names if n not in CASES]
     if unknown:
         raise ValueError(f"cases: unknown {unknown}; expected some of {', '.join(CASES)}")
     import logging
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
-    records = [run_case(n, opts) for n in names]
+    from expr_gan.runtime import run_settings
+
+    with run_settings(cudnn_benchmark=str(opts["device"]).startswith("cuda")):  # as train() runs
+        records = [run_case(n, opts) for n in names]
     startup = help_time()
     machine = f"{platform.node()} {platform.machine()} {platform.processor() or ''}".strip()
     lines = [f"{time.strftime('%Y-%m-%d')} on {machine}, device {opts['device']}, {opts['size']} px, batch {opts['batch']}, "
@@ -295,7 +295,8 @@ def main(argv: list[str]) -> int:
         lines.append(f"| {r['case']} | {r['ours_img_s']:.1f} | {r['plain_img_s']:.1f} | {r['ratio']:.3f} | "
                      f"{q1:.2f}-{q3:.2f} | {100 * r['data_wait_share']:.2f}% | {r['peak_mem_mb']:.0f} |")
     lines.append(f"`python -m expr_gan.train --help`: {startup:.2f} s")
-    out = Path(opts.get("out") or f"outputs/bench/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    out = Path(cfg.out)
+    save_command_config(out, "bench", cfg)
     atomic_write_text(out / "bench.json", json.dumps({"records": records, "help_seconds": startup, "machine": machine,
                                                       "date": time.strftime("%Y-%m-%d")}, indent=2))
     print("\n".join(lines) + f"\n\nwrote {out}/bench.json")

@@ -36,12 +36,36 @@ def build_module(ckpt: dict, eval_mode: bool = True):
     from hydra.utils import instantiate
 
     cfg = checkpoint_config(ckpt)
+    if cfg.model.get("stage1_ckpt"):  # a refinement's stage 1 is in the state dict: the file is not read
+        cfg.model.stage1_ckpt = None  # again, so a checkpoint still loads after that file moved
     module = instantiate(cfg.model)
     missing, unexpected = module.load_state_dict(ckpt["state_dict"], strict=False)
     if missing or unexpected:
         raise CheckpointError(f"checkpoint weights do not fit {cfg.model._target_}: missing {missing[:5]}, "
                               f"unexpected {unexpected[:5]}")
     return module.eval() if eval_mode else module
+
+
+def load_run(path: str | Path, overrides=(), setup_data: bool = True):
+    """(module in eval mode, datamodule, config) of a stored run: the checkpoint's model with its
+    weights and its data rebuilt from its own config, changed by Hydra `overrides` of that config
+    (expr_gan.app.apply_overrides: a key it lacks is an error). The one loader of evaluate, generate
+    and the replication's measures."""
+    from hydra.utils import instantiate
+
+    from expr_gan.app import apply_overrides
+
+    ckpt = load_checkpoint(path)
+    cfg = checkpoint_config(ckpt)
+    if overrides:  # on the interpolated form where stored, so data.size=32 also reaches data.source.size
+        source = ckpt.get("expr_gan_config_source")
+        cfg = apply_overrides(OmegaConf.create(source) if source is not None else cfg, list(overrides))
+        OmegaConf.resolve(cfg)
+    module = build_module({**ckpt, "expr_gan_config": OmegaConf.to_container(cfg)})
+    dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
+    if setup_data:
+        dm.setup()
+    return module, dm, cfg
 
 
 def pixels_from(ckpt: dict):

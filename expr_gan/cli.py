@@ -1,4 +1,6 @@
-"""Helpers shared by the small key=value command-line tools (evaluate, generate, inspect, report)."""
+"""Errors of the command-line tools: a user error is one line and exit code 2, a bug keeps its traceback.
+
+Parsing is expr_gan.app's (Hydra's grammar, one config per command under conf/)."""
 from __future__ import annotations
 
 import sys
@@ -6,25 +8,6 @@ import sys
 
 class UsageError(ValueError):
     """A bad command-line argument; printed as `error: ...` with the usage, exit code 2."""
-
-
-def parse_args(argv: list[str], known: set[str], required: set[str], usage: str) -> tuple[dict, list[str]]:
-    """Split `key=value` arguments into known options and dotted config overrides (keys with a dot)."""
-    options, overrides = {}, []
-    for item in argv:
-        if "=" not in item:
-            raise UsageError(f"argument {item!r} is not key=value\n{usage}")
-        key, value = item.split("=", 1)
-        if key in known:
-            options[key] = value
-        elif "." in key.lstrip("+~"):
-            overrides.append(item)
-        else:
-            raise UsageError(f"unknown option {key!r}\n{usage}")
-    missing = required - set(options)
-    if missing:
-        raise UsageError(f"missing {', '.join(sorted(k + '=...' for k in missing))}\n{usage}")
-    return options, overrides
 
 
 def user_error(err: BaseException) -> str | None:

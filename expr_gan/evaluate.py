@@ -6,18 +6,17 @@ trained on eye-aligned targets would output, so its c2st_acc and sharpness are t
 resampling allows) and `composite` (the input, with the aligned target pasted where it differs:
 what a perfect attention generator with `rec_target=composite`, ours, would output).
 
-Rebuilds the model and its data from the checkpoint's own config (dotted overrides such as
-`data.source.alignment=shared` change it), evaluates on held-out people, and writes metrics.json,
-metrics.md and confusion.png into `out` (default outputs/evaluate/<time>). The table is printed.
+Rebuilds the model and its data from the checkpoint's own config (overrides of its keys such as
+`data.source.alignment=shared` change it; a key it lacks is an error), evaluates on held-out people,
+and writes metrics.json, metrics.md and confusion.png into the run directory `out` (default
+outputs/evaluate/<time>). The table is printed. Options: conf/evaluate.yaml (ckpt, split, max_pairs,
+device, out).
 """
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-USAGE = ("usage: python -m expr_gan.evaluate ckpt=PATH [split=test|val] [out=DIR] [max_pairs=N] "
-         "[device=cpu|cuda] [data.KEY=VALUE ...]")
 COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
 
 
@@ -58,21 +57,15 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
     """Metrics of the checkpoint's model and of the `baselines` (`aligned` and `composite` only where the
     data has eye positions), plus the referees' real accuracies."""
     import torch
-    from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint
+    from expr_gan.checkpoint import load_run
     from expr_gan.metrics.evaluator import METRIC_KEYS, evaluator_for
 
-    ckpt = load_checkpoint(ckpt_path)
-    cfg = checkpoint_config(ckpt)
-    if overrides:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
     if split not in ("test", "val"):
         raise ValueError(f"split={split!r}: expected test or val")
-    module = build_module(ckpt).to(device)
-    dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
-    dm.setup()
+    module, dm, cfg = load_run(ckpt_path, overrides)
+    module = module.to(device)
     referee = OmegaConf.to_container(cfg.referee) if cfg.get("referee") is not None else None
     c2st = OmegaConf.to_container(cfg.c2st) if cfg.get("c2st") is not None else None
     evaluator = evaluator_for(dm, referee, heldout=split, c2st=c2st)
@@ -99,15 +92,19 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
 
 def main(argv: list[str]) -> int:
     """Parse arguments, evaluate, write the files and print the table."""
-    from expr_gan.cli import UsageError, parse_args
+    from expr_gan.app import command_config, save_command_config
+    from expr_gan.cli import UsageError
     from expr_gan.io import atomic_write_text
 
-    opts, overrides = parse_args(argv, {"ckpt", "split", "out", "max_pairs", "device"}, {"ckpt"}, USAGE)
-    if not opts["ckpt"]:
-        raise UsageError(f"ckpt= is empty (no run found? train one first: make train)\n{USAGE}")
-    out = Path(opts.get("out") or f"outputs/evaluate/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
-    result = evaluate_checkpoint(opts["ckpt"], overrides, opts.get("split", "test"), opts.get("max_pairs"),
-                                 opts.get("device", "cpu"))
+    composed = command_config("evaluate", argv, __doc__, run_config=True)
+    if composed is None:
+        return 0
+    cfg, overrides = composed
+    if not cfg.ckpt:
+        raise UsageError("ckpt= is empty (no run found? train one first: make train)")
+    out = Path(cfg.out)
+    result = evaluate_checkpoint(cfg.ckpt, overrides, cfg.split, cfg.max_pairs, cfg.device)
+    save_command_config(out, "evaluate", cfg, overrides)
     rows = {"model": result, **result["baselines"]}
     table = markdown_table(rows)
     header = (f"{result['num_pairs']} {result['split']} pairs; judge accuracy on real held-out images "

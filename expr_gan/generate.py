@@ -4,17 +4,15 @@ Each input is cropped to the face (OpenCV's bundled Haar cascade when the option
 installed; otherwise, or when no face is found, a centre crop with a warning), converted to the
 model's channels and size, and translated to every expression, or to one soft target:
 `target=laughing strength=0.5` (a blend of the source's expression-free one-hot and the target) or
-`mix=laughing:0.5,surprise:0.5`. Writes one grid PNG per input into `out`.
+`'mix={laughing: 0.5, surprise: 0.5}'`. Writes one grid PNG per input into the run directory `out`.
+Options: conf/generate.yaml.
 """
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from pathlib import Path
 
-USAGE = ("usage: python -m expr_gan.generate ckpt=PATH input=IMAGE_OR_DIR [out=DIR] "
-         "[target=NAME [strength=0..1] | mix=NAME:W,NAME:W] [detector=auto|haar|center]")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
@@ -70,7 +68,7 @@ def load_input(path: Path, size: int, channels: int, detector: str):
     return torch.from_numpy(array.copy()).permute(2, 0, 1), how
 
 
-def parse_targets(opts: dict, names: list[str]):
+def parse_targets(opts, names: list[str]):
     """The target one-hots (rows) and their labels: every expression, one soft target, or a mix."""
     import torch
 
@@ -81,14 +79,17 @@ def parse_targets(opts: dict, names: list[str]):
             raise ValueError(f"unknown expression {name!r}: expected one of {', '.join(names)}")
         return names.index(name)
 
-    if "mix" in opts:
+    if opts.get("mix") is not None and opts.get("target") is not None:
+        raise ValueError("target= and mix= exclude each other: one soft target at a time")
+    if opts.get("mix") is not None:
+        if not hasattr(opts["mix"], "items"):
+            raise ValueError(f"mix={opts['mix']!r}: expected a mapping, e.g. 'mix={{laughing: 0.5, surprise: 0.5}}'")
         vec, parts = torch.zeros(e), []
-        for item in opts["mix"].split(","):
-            name, _, weight = item.partition(":")
-            vec[index(name)] += float(weight or 1)
-            parts.append(f"{name}:{weight or 1}")
+        for name, weight in opts["mix"].items():
+            vec[index(name)] += float(weight)
+            parts.append(f"{name}:{float(weight):g}")
         return vec[None], ["mix " + ",".join(parts)]
-    if "target" in opts:
+    if opts.get("target") is not None:
         strength = float(opts.get("strength", 1.0))
         if not 0 <= strength <= 1:
             raise ValueError(f"strength={strength}: expected a number in [0, 1]")
@@ -106,23 +107,22 @@ def main(argv: list[str]) -> int:
     import torch
     from torchvision.utils import make_grid
 
+    from expr_gan.app import command_config, save_command_config
     from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint, pixels_from
-    from expr_gan.cli import UsageError, parse_args
     from expr_gan.visual import save_png
 
-    opts, overrides = parse_args(argv, {"ckpt", "input", "out", "target", "strength", "mix", "detector"},
-                                 {"ckpt", "input"}, USAGE)
-    if overrides:
-        raise UsageError(f"generate takes no config overrides ({', '.join(overrides)})\n{USAGE}")
-    ckpt = load_checkpoint(opts["ckpt"])
+    opts = command_config("generate", argv, __doc__)
+    if opts is None:
+        return 0
+    ckpt = load_checkpoint(opts.ckpt)
     cfg = checkpoint_config(ckpt)
     module = build_module(ckpt)
     if not hasattr(module, "translate"):
-        raise ValueError(f"checkpoint {opts['ckpt']} holds {cfg.model._target_}, which cannot translate images")
+        raise ValueError(f"checkpoint {opts.ckpt} holds {cfg.model._target_}, which cannot translate images")
     pixels, size, channels = pixels_from(ckpt), int(cfg.data.size), int(cfg.data.channels)
     names = _names_from(cfg)
     onehots, labels = parse_targets(opts, names)
-    source = Path(opts["input"])
+    source = Path(opts.input)
     if source.is_dir():
         inputs = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not inputs:
@@ -131,9 +131,12 @@ def main(argv: list[str]) -> int:
         inputs = [source]
     else:
         raise ValueError(f"input {source} does not exist")
-    out = Path(opts.get("out") or f"outputs/generate/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    if opts.detector not in ("auto", "haar", "center"):
+        raise ValueError(f"detector={opts.detector!r}: expected auto, haar or center")
+    out = Path(opts.out)
+    save_command_config(out, "generate", opts)
     for path in inputs:
-        image, how = load_input(path, size, channels, opts.get("detector", "auto"))
+        image, how = load_input(path, size, channels, opts.detector)
         with torch.no_grad():
             x = pixels.encode(image[None]).repeat(len(onehots), 1, 1, 1)
             edited = pixels.decode(module.translate(x, onehots))

@@ -5,10 +5,12 @@ and the sensitivity rows) as `python -m expr_gan.train`, each in its own directo
 (default outputs/replicate/<budget>), evaluates it on held-out people, measures its end state and
 the claims' measures, and writes replication.md, replication.json and claim_<id>.png there.
 Resumable: run it again and finished jobs are skipped, an interrupted one continues from its
-last.ckpt; a job that fails is recorded (its error in the table) and the others go on.
-Options: claims=1,2,... (a subset), max_pairs=N (held-out pairs per evaluation), photo=PATH (claim
-10's photograph; default: matplotlib's Grace Hopper portrait when matplotlib is installed),
-parallel=N (train N jobs at a time, each with its share of the CPU threads; default 1).
+last.ckpt; a job that fails is recorded (its error in the table, its traceback in the job's
+error.txt), the others go on, and the command exits with 1.
+Options (conf/replicate.yaml): claims=6 or claims=[1,6] (a subset), max_pairs=N (held-out pairs per
+evaluation), photo=PATH (claim 10's photograph; default: matplotlib's Grace Hopper portrait when
+matplotlib is installed), parallel=N (train N jobs at a time, each with its share of the CPU
+threads; default 1), out=DIR (the run directory; default outputs/replicate/<budget>).
 """
 from __future__ import annotations
 
@@ -19,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-USAGE = ("usage: python -m expr_gan.replicate [budget=cpu|paper|tiny] [out=DIR] [claims=1,2,...] [max_pairs=N] "
-         "[photo=PATH] [parallel=N]")
 MEASURES_VERSION = 3  # 2: the end state (replication/states.py) of every job; 3: its rules revised, the photo's layout
 MAX_PAIRS = {"tiny": 48, "cpu": 600, "paper": 900}
 
@@ -56,6 +56,7 @@ def run_job(job, budget: str, out: Path, threads: int | None = None) -> dict:
     seconds = round(time.perf_counter() - started, 1)
     if code == 0 and (run / "metrics.json").is_file():
         print(f"[replicate] {job.name}: done in {seconds} s", flush=True)
+        (run / "error.txt").unlink(missing_ok=True)  # an earlier attempt's error is stale now
         return {"status": "ok", "dir": run}
     error = (run / "error.txt").read_text().splitlines()[0] if (run / "error.txt").is_file() else f"exit code {code}"
     print(f"[replicate] {job.name}: FAILED ({error})", flush=True)
@@ -175,7 +176,11 @@ def job_names(claims) -> list[str]:
 
 
 def finish_job(name: str, r: dict, max_pairs: int, photo: Path | None, baselines: bool) -> None:
-    """Evaluate a trained job and take its measures (into `r`); a broken evaluation fails that job only."""
+    """Evaluate a trained job and take its measures (into `r`). A broken evaluation fails that job only:
+    the others are still evaluated, its traceback goes to the job's error.txt, and main exits non-zero."""
+    import traceback
+
+    from expr_gan.io import atomic_write_text
     from expr_gan.replication.jobs import JOBS
 
     if r["status"] != "ok":
@@ -185,8 +190,13 @@ def finish_job(name: str, r: dict, max_pairs: int, photo: Path | None, baselines
         r["baselines"] = r["eval"].get("baselines", {})
         r["train"] = json.loads((r["dir"] / "metrics.json").read_text())
         r["extra"] = job_measures(JOBS[name], r["dir"], max_pairs, photo)
-    except Exception as err:  # a broken evaluation is that job's failure, not the run's
-        r.update(status="failed", error=f"evaluation: {type(err).__name__}: {err}")
+    except Exception as err:  # noqa: BLE001 - recorded with its traceback; the run's exit code says it failed
+        summary = " ".join(f"evaluation: {type(err).__name__}: {err}".split())
+        atomic_write_text(r["dir"] / "error.txt", f"{summary}\n\n{traceback.format_exc()}")
+        r.update(status="failed", error=summary)
+        print(f"[replicate] {name}: FAILED ({summary}; traceback in {r['dir'] / 'error.txt'})", flush=True)
+    else:
+        (r["dir"] / "error.txt").unlink(missing_ok=True)  # a retried job that now succeeds
 
 
 def extra_rows(claims, results: dict) -> list[dict]:
@@ -223,32 +233,35 @@ def extra_rows(claims, results: dict) -> list[dict]:
 
 def main(argv: list[str]) -> int:
     """Run the jobs, measure, decide every claim, write the table and the figures."""
-    from expr_gan.cli import parse_args
+    from expr_gan.app import as_list, command_config, save_command_config
     from expr_gan.io import atomic_write_text
     from expr_gan.replication.claims import CLAIMS, NOT_RUN, judge
     from expr_gan.replication.jobs import BUDGETS, JOBS
     from expr_gan.replication.report import claim_figure, markdown
 
-    opts, _ = parse_args(argv, {"budget", "out", "claims", "max_pairs", "photo", "parallel"}, set(), USAGE)
-    budget = opts.get("budget", "cpu")
+    opts = command_config("replicate", argv, __doc__)
+    if opts is None:
+        return 0
+    budget = opts.budget
     if budget not in BUDGETS:
         raise ValueError(f"budget={budget!r}: expected one of {', '.join(BUDGETS)}")
-    wanted = opts["claims"].split(",") if opts.get("claims") else [c.id for c in CLAIMS]
+    wanted = [str(c) for c in as_list(opts.claims)] or [c.id for c in CLAIMS]
     unknown = [c for c in wanted if c not in {c.id for c in CLAIMS}]
     if unknown:
         raise ValueError(f"claims: unknown {unknown}; expected some of {', '.join(c.id for c in CLAIMS)}")
-    parallel = opts.get("parallel", "1")
-    if not parallel.isdigit() or int(parallel) < 1:
+    parallel = opts.parallel
+    if not isinstance(parallel, int) or isinstance(parallel, bool) or parallel < 1:
         raise ValueError(f"parallel={parallel!r}: expected a positive whole number of jobs at a time")
     claims = [c for c in CLAIMS if c.id in wanted]
-    out = Path(opts.get("out") or f"outputs/replicate/{budget}")
-    max_pairs = int(opts.get("max_pairs") or MAX_PAIRS[budget])
-    photo = Path(opts["photo"]) if opts.get("photo") else default_photo()
+    out = Path(opts.out)
+    max_pairs = int(opts.max_pairs or MAX_PAIRS[budget])
+    photo = Path(opts.photo) if opts.photo else default_photo()
     if photo is not None and not photo.is_file():
         raise ValueError(f"photo={photo} does not exist")
+    save_command_config(out, "replicate", opts)
     started = time.perf_counter()
     names = job_names(claims)
-    results = run_jobs([JOBS[n] for n in names], budget, out, int(parallel))  # train everything first
+    results = run_jobs([JOBS[n] for n in names], budget, out, parallel)  # train everything first
     for i, name in enumerate(names):
         finish_job(name, results[name], max_pairs, photo, baselines=name == "dcgan" or i == 0)
     rows = []
@@ -274,6 +287,11 @@ def main(argv: list[str]) -> int:
          "jobs": {n: {k: v for k, v in r.items() if k != "dir"} | {"dir": str(r["dir"])} for n, r in results.items()}},
         indent=2, default=str))
     print(text)
+    failed = [n for n, r in results.items() if r["status"] != "ok"]
+    if failed:  # the tables are written; the exit code tells a script (or CI) that something broke
+        print(f"[replicate] {len(failed)} job(s) failed: {', '.join(failed)} (error.txt in each job's directory)",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -5,6 +5,7 @@ DIR may be a Hydra multirun directory (one numbered job per sub-directory: `.hyd
 metrics.json hold a model row and the copy / oracle baselines). Writes report.md, report.csv and a
 bar chart report.png of the sort metric into DIR (or `out`), sorted by `sort` (descending unless
 `ascending=true`). Jobs without metrics appear as failed, with the error from their log.
+Options: conf/report.yaml.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import json
 import sys
 from pathlib import Path
 
-USAGE = "usage: python -m expr_gan.report dir=DIR [sort=METRIC] [ascending=false] [out=DIR]"
 EVAL_COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "ssim", "copy_ratio", "cond_sensitivity")
 
 
@@ -128,17 +128,19 @@ def _bar_chart(rows: list[dict], metric: str, path: Path) -> None:
 
 def main(argv: list[str]) -> int:
     """Parse arguments, collect the rows, write and print the report."""
-    from expr_gan.cli import parse_args
+    from expr_gan.app import command_config
 
-    opts, _ = parse_args(argv, {"dir", "sort", "ascending", "out"}, {"dir"}, USAGE)
-    root = Path(opts["dir"])
+    opts = command_config("report", argv, __doc__)
+    if opts is None:
+        return 0
+    root = Path(opts.dir)
     if not root.is_dir():
         raise ValueError(f"dir={root} is not a directory")
     rows = collect(root)
     if not rows:
         raise ValueError(f"dir={root} holds no jobs (no metrics.json or .hydra/overrides.yaml below it)")
-    sort = opts.get("sort") or ("expr_acc" if any("expr_acc" in r for r in rows) else "val/loss_rec")
-    print(write_report(rows, Path(opts.get("out") or root), sort, opts.get("ascending", "false") == "true"))
+    sort = opts.sort or ("expr_acc" if any("expr_acc" in r for r in rows) else "val/loss_rec")
+    print(write_report(rows, Path(opts.out or root), sort, bool(opts.ascending)))
     return 0
 
 

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def apply_speed(module: nn.Module, channels_last: bool = False, compile: bool = False,
-                compile_backend: str = "inductor", cudnn_benchmark: bool = False) -> nn.Module:
+                compile_backend: str = "inductor") -> nn.Module:
     """Apply the speed options to a LightningModule in place; returns it.
 
     `compile` compiles each sub-network that has weights (generator, discriminator, net, refiner,
@@ -23,8 +23,7 @@ def apply_speed(module: nn.Module, channels_last: bool = False, compile: bool = 
     networks keep their parameter names, so checkpoints load into uncompiled models unchanged.
     `channels_last` converts the weights here and every batch's images as they reach the device.
     """
-    if cudnn_benchmark:
-        torch.backends.cudnn.benchmark = True  # picks the fastest conv algorithms for fixed shapes
+    # (speed.cudnn_benchmark is process-wide: expr_gan.runtime.run_settings applies it for the run)
     if channels_last:
         module.to(memory_format=torch.channels_last)
         module.channels_last = True

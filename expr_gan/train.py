@@ -30,11 +30,12 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
     import torch
     from hydra.utils import instantiate
 
-    from expr_gan.callbacks.checkpoints import AtomicCheckpointIO, ConfigInCheckpoint
+    from expr_gan.callbacks.checkpoints import AtomicCheckpointIO, ConfigInCheckpoint, LastCheckpoint
     from expr_gan.callbacks.heap import FrozenHeap
     from expr_gan.callbacks.resume import ExactResume
     from expr_gan.checkpoint import load_checkpoint
     from expr_gan.io import atomic_write_text
+    from expr_gan.runtime import run_settings
     from expr_gan.speed import apply_speed
 
     if cfg.trainer.get("gradient_clip_val"):  # Lightning raises deep inside fit for manual optimisation
@@ -45,18 +46,24 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
     atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
-    torch.set_float32_matmul_precision("high")
 
     datamodule = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
-    model = apply_speed(instantiate(cfg.model), **(cfg.get("speed") or {}))
+    speed = dict(cfg.get("speed") or {})
+    cudnn_benchmark = speed.pop("cudnn_benchmark", False)
+    model = apply_speed(instantiate(cfg.model), **speed)
     # ExactResume first: its on_train_batch_end must record the position before LastCheckpoint saves it
-    callbacks = [ExactResume(), ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True)), FrozenHeap()]
+    callbacks = [ExactResume(), ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True), config_source(cfg)),
+                 FrozenHeap()]
     callbacks += [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None and "_target_" in lg]
-    # without a ModelCheckpoint of ours Lightning would add its own default one (epoch=..-step=...ckpt)
-    keeps_best = any(isinstance(c, pl.callbacks.ModelCheckpoint) for c in callbacks)
+    # last.ckpt after the best-epoch file: it stores the best-model record as updated at that validation
+    # (Lightning keeps the order within its checkpoint callbacks, which it runs after all others)
+    callbacks.sort(key=lambda c: isinstance(c, LastCheckpoint))
+    # Lightning adds its own default ModelCheckpoint (epoch=..-step=...ckpt) when no Checkpoint is given
+    # and checkpointing is enabled, and refuses a Checkpoint when it is disabled
+    writes = any(isinstance(c, pl.callbacks.Checkpoint) for c in callbacks)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()],
-                          enable_checkpointing=keeps_best)
+                          enable_checkpointing=writes)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path == "last":  # resume this run dir (hydra.run.dir=<the killed run's dir>)
         ckpt_path = out_dir / "checkpoints" / "last.ckpt"
@@ -72,17 +79,18 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
     import time
 
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-    metrics = scalars()
+    with run_settings(cudnn_benchmark):  # process-wide settings, restored after the run
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        metrics = scalars()
+        fit_seconds = round(time.perf_counter() - started, 1)
+        if cfg.get("run_test"):  # on every rank (collective under DDP)
+            # the best checkpoint when one was kept (as lightning-hydra-template does), else the last weights
+            best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+            trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
+            metrics.update(scalars())  # test/... keys; the fit metrics are kept
+            metrics["test/checkpoint"] = Path(best).name if best else "last weights"
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and trainer.strategy.root_device.type == "cuda" \
         else f"{platform.machine()} CPU x{torch.get_num_threads()} threads"
-    fit_seconds = round(time.perf_counter() - started, 1)
-    if cfg.get("run_test"):  # on every rank (collective under DDP)
-        # the best checkpoint when one was kept (as lightning-hydra-template does), else the last weights
-        best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
-        trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
-        metrics.update(scalars())  # test/... keys; the fit metrics are kept
-        metrics["test/checkpoint"] = Path(best).name if best else "last weights"
     if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
         return metrics
     atomic_write_text(out_dir / "run_info.json", json.dumps({
@@ -98,6 +106,16 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
     log.info("finished; run dir: %s", out_dir)
     return metrics
+
+
+def config_source(cfg: DictConfig) -> dict:
+    """The run config with its interpolations kept, except in the top-level nodes that read Hydra's run
+    or the environment (resolved: they mean nothing outside this run); see ConfigInCheckpoint."""
+    source = OmegaConf.to_container(cfg, resolve=False)
+    for key, value in source.items():
+        if any(marker in str(value) for marker in ("${hydra:", "${now:", "${oc.env:")):
+            source[key] = OmegaConf.to_container(cfg, resolve=True)[key]
+    return source
 
 
 def hparams(cfg: DictConfig) -> dict:

@@ -6,7 +6,7 @@ from conftest import REPO, run_cli
 
 
 def test_bench_writes_records(tmp_path, cache_dir):
-    result = run_cli("expr_gan.bench", "cases=generation,dcgan", "steps=6", "chunk=2", "warmup=1", "size=32",
+    result = run_cli("expr_gan.bench", "cases=[generation,dcgan]", "steps=6", "chunk=2", "warmup=1", "size=32",
                      "batch=8", "width=8", f"out={tmp_path}", cwd=REPO, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "bench.json").read_text())
@@ -19,6 +19,7 @@ def test_bench_writes_records(tmp_path, cache_dir):
     assert "| generation |" in result.stdout and "--help" in result.stdout
     bad = run_cli("expr_gan.bench", "cases=nope", cwd=REPO)
     assert bad.returncode == 2 and "unknown ['nope']" in bad.stderr
+    assert (tmp_path / "command.yaml").is_file()  # the composed config lands in the run dir
 
 
 def test_every_family_has_a_plain_reference_and_others_get_a_clear_error():

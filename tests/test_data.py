@@ -126,3 +126,58 @@ def test_datamodule_rejects_mismatched_settings(tmp_path):
     dm = FacePairsDataModule(SyntheticFaces(num_identities=4, size=32), size=32, num_expressions=8, cache_dir=tmp_path)
     with pytest.raises(ValueError, match="num_expressions=8"):
         dm.setup()
+
+
+def test_cache_rebuilds_only_a_damaged_or_stale_file_and_lets_a_bug_through(tmp_path, caplog, monkeypatch):
+    import expr_gan.data.cache as cache
+    from expr_gan.data.faceset import FaceSet
+
+    calls = []
+    source = SyntheticFaces(num_identities=2, size=32)
+
+    def build():
+        calls.append(1)
+        return source.render()
+
+    load_or_build(tmp_path, "synthetic", source.settings(), build)
+    (path,) = tmp_path.glob("synthetic-*.pt")
+    stored = torch.load(path, weights_only=True)
+    torch.save({k: v for k, v in stored.items() if k != "checksum"}, path)  # another version's layout
+    load_or_build(tmp_path, "synthetic", source.settings(), build)
+    assert len(calls) == 2 and "is stale" in caplog.text and "no checksum" in caplog.text
+    stored = torch.load(path, weights_only=True)
+    torch.save({**stored, "images": stored["images"].flip(0)}, path)  # wrong content
+    load_or_build(tmp_path, "synthetic", source.settings(), build)
+    assert len(calls) == 3 and "checksum mismatch" in caplog.text
+
+    def broken(d):
+        raise TypeError("a bug in from_tensors")
+
+    monkeypatch.setattr(cache.FaceSet, "from_tensors", staticmethod(broken))
+    with pytest.raises(TypeError, match="a bug in from_tensors"):  # not a silent rebuild
+        load_or_build(tmp_path, "synthetic", source.settings(), build)
+    assert len(calls) == 3 and FaceSet is cache.FaceSet
+
+
+def test_referee_cache_retrains_a_damaged_file_and_lets_a_bug_through(tmp_path, caplog, monkeypatch):
+    import expr_gan.metrics.referees as referees
+
+    images, labels = torch.rand(24, 3, 32, 32), torch.arange(24) % 3
+    settings = {"epochs": 1, "width": 8}
+    referees.load_or_train_referee(tmp_path, "judge", {"d": 1}, images, labels, 3, settings)
+    (path,) = tmp_path.glob("judge-*.pt")
+    path.write_bytes(path.read_bytes()[:50])
+    trained = []
+    real_train = referees.train_referee
+    monkeypatch.setattr(referees, "train_referee", lambda *a, **k: trained.append(1) or real_train(*a, **k))
+    referees.load_or_train_referee(tmp_path, "judge", {"d": 1}, images, labels, 3, settings)
+    assert trained == [1] and "is damaged" in caplog.text and str(path) in caplog.text
+
+    class Broken(referees.Referee):
+        def __init__(self, *a, **k):
+            raise TypeError("a bug in Referee")
+
+    monkeypatch.setattr(referees, "Referee", Broken)
+    with pytest.raises(TypeError, match="a bug in Referee"):
+        referees.load_or_train_referee(tmp_path, "judge", {"d": 1}, images, labels, 3, settings)
+    assert trained == [1]

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from expr_gan.data.faces import EXPRESSIONS, render_face, sample_capture, sample_identity
+from expr_gan.cli import run
 from expr_gan.data.synthetic import SyntheticFaces, main as synthetic_main
 
 
@@ -69,7 +70,10 @@ def test_export_cli(tmp_path, capsys):
     assert "contact_sheet.png" in files
     assert "synth0002/surprise.png" in files and len(files) == 3 * 6 + 1
     assert len((tmp_path / "eyes.csv").read_text().splitlines()) == 1 + 18
-    assert synthetic_main(["num_identities=3"]) == 2
-    assert "out=DIR is required" in capsys.readouterr().err
-    assert synthetic_main([f"out={tmp_path}", "colour=red"]) == 2
-    assert synthetic_main([f"out={tmp_path}", "size=8"]) == 2
+    capsys.readouterr()
+    assert run(synthetic_main, ["num_identities=3"]) == 2
+    assert "missing out=..." in capsys.readouterr().err
+    assert run(synthetic_main, [f"out={tmp_path}", "colour=red"]) == 2
+    assert "Could not override 'colour'" in capsys.readouterr().err
+    assert run(synthetic_main, [f"out={tmp_path}", "size=8"]) == 2
+    assert "32 to 256" in capsys.readouterr().err

@@ -136,7 +136,9 @@ def test_evaluate_cli_writes_files_and_rejects_bad_input(make_cfg, tmp_path, cac
     bad = run_cli("expr_gan.evaluate", f"ckpt={truncated}", cwd=REPO)
     assert bad.returncode == 2 and "truncated, corrupt" in bad.stderr and "Traceback" not in bad.stderr
     bad = run_cli("expr_gan.evaluate", "checkpoint=x", cwd=REPO)
-    assert bad.returncode == 2 and "unknown option 'checkpoint'" in bad.stderr
+    assert bad.returncode == 2 and "missing ckpt=..." in bad.stderr
+    bad = run_cli("expr_gan.evaluate", f"ckpt={ckpt}", "data.num_identitis=20", cwd=REPO)  # a typo: nothing measured
+    assert bad.returncode == 2 and "no key 'data.num_identitis'" in bad.stderr
 
 
 def test_training_logs_val_metrics(make_cfg):
@@ -169,7 +171,7 @@ def test_generate_cli(make_cfg, tmp_path, cache_dir):
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(list((tmp_path / "gen2").glob("*_grid.png"))) == 6 and "laughing x0.5" in result.stdout
     result = run_cli("expr_gan.generate", f"ckpt={ckpt}", f"input={photo}", f"out={tmp_path}/gen3",
-                     "mix=laughing:0.5,surprise:0.5", cwd=REPO)
+                     "mix={laughing:0.5,surprise:0.5}", cwd=REPO)
     assert result.returncode == 0 and Image.open(tmp_path / "gen3" / "photo_grid.png").size == (2 * 34 + 2, 36)
 
     broken = tmp_path / "broken.png"

@@ -155,7 +155,7 @@ def test_tiny_replication_runs_every_claim_and_survives_a_failing_job(tmp_path, 
     broken = jobs.Job("dcgan_standard", ("experiment=paper_dcgan", "pixels=standard", "data.size=36"), jobs.DCGAN)
     monkeypatch.setitem(jobs.JOBS, "dcgan_standard", broken)
     out = tmp_path / "rep"
-    assert replicate.main(["budget=tiny", f"out={out}", "parallel=2"]) == 0
+    assert replicate.main(["budget=tiny", f"out={out}", "parallel=2"]) == 1  # a job failed
     data = json.loads((out / "replication.json").read_text())
     rows = {r["claim"]: r for r in data["claims"]}
     assert sorted(rows, key=int) == [str(i) for i in range(1, 11)]
@@ -176,7 +176,7 @@ def test_tiny_replication_runs_every_claim_and_survives_a_failing_job(tmp_path, 
     assert text.count("\n| ") >= 10 + len(data["jobs"]) and "**not run**" in text
     # run again: finished jobs are skipped (their files are not rewritten), the failed one is retried
     stamp = (out / "jobs" / "dcgan" / "metrics.json").stat().st_mtime
-    assert replicate.main(["budget=tiny", f"out={out}", "claims=6,9"]) == 0
+    assert replicate.main(["budget=tiny", f"out={out}", "claims=[6,9]"]) == 1
     assert (out / "jobs" / "dcgan" / "metrics.json").stat().st_mtime == stamp
     assert "image size 36" in (out / "jobs" / "dcgan_standard" / "error.txt").read_text()
 
@@ -239,4 +239,39 @@ def test_bad_options_are_clear_errors(tmp_path):
     result = run_cli("expr_gan.replicate", "claims=11", f"out={tmp_path}", cwd=REPO)
     assert result.returncode == 2 and "claims: unknown ['11']" in result.stderr
     result = run_cli("expr_gan.replicate", "parallel=0", f"out={tmp_path}", cwd=REPO)
-    assert result.returncode == 2 and "parallel='0': expected a positive whole number" in result.stderr
+    assert result.returncode == 2 and "parallel=0: expected a positive whole number" in result.stderr
+    result = run_cli("expr_gan.replicate", "budgt=cpu", cwd=REPO)  # a typo is an error naming the key
+    assert result.returncode == 2 and "Could not override 'budgt'" in result.stderr
+
+
+def test_a_failed_evaluation_keeps_its_traceback_and_a_retry_clears_it(tmp_path, monkeypatch):
+    from expr_gan import replicate
+
+    run = tmp_path / "jobs" / "dcgan"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text("{}")
+
+    def broken(*a, **k):
+        raise KeyError("a bug in the evaluation")
+
+    monkeypatch.setattr(replicate, "evaluate_job", broken)
+    r = {"status": "ok", "dir": run}
+    replicate.finish_job("dcgan", r, 8, None, baselines=False)
+    assert r["status"] == "failed" and r["error"] == "evaluation: KeyError: 'a bug in the evaluation'"
+    text = (run / "error.txt").read_text()
+    assert text.startswith("evaluation: KeyError") and "Traceback" in text and "in broken" in text
+    monkeypatch.setattr(replicate, "evaluate_job", lambda *a, **k: {"baselines": {}})
+    monkeypatch.setattr(replicate, "job_measures", lambda *a, **k: {"state": "copy"})
+    r = {"status": "ok", "dir": run}
+    replicate.finish_job("dcgan", r, 8, None, baselines=False)
+    assert r["status"] == "ok" and not (run / "error.txt").exists()  # stale after a success
+
+
+def test_replicate_exits_non_zero_when_a_job_failed(tmp_path, monkeypatch, capsys):
+    from expr_gan import replicate
+
+    monkeypatch.setattr(replicate, "run_jobs", lambda jobs, *a, **k: {
+        j.name: {"status": "failed", "dir": tmp_path / j.name, "error": "exit code 1"} for j in jobs})
+    assert replicate.main(["budget=tiny", "claims=6", f"out={tmp_path}/r"]) == 1
+    assert "job(s) failed: dcgan" in capsys.readouterr().err
+    assert "not run" in (tmp_path / "r" / "replication.md").read_text()  # the tables are still written

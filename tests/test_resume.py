@@ -124,3 +124,30 @@ def test_sigkill_mid_epoch_then_resume_is_bitwise_identical(tmp_path, cache_dir)
     _assert_identical(tmp_path / "straight/checkpoints/last.ckpt", last)
     total = torch.load(last, weights_only=True)["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]
     assert total["processed"] == 40
+
+
+@pytest.mark.parametrize("model", ["generation", "refinement", "joint", "dcgan"])
+def test_every_family_steps_its_scheduler_once_per_epoch_across_a_mid_epoch_resume(make_cfg, tmp_path, model):
+    """scheduler=linear_decay over 3 epochs: stepped as epochs 1 and 2 start, so the final learning rate
+    is 1/3 of the base; a run stopped mid-epoch 1 (after its step) and resumed must not step again."""
+    from omegaconf import open_dict
+
+    base = [f"model={model}", "logger=none", "callbacks.eval_metrics=null", "scheduler=linear_decay",
+            "trainer.max_epochs=3", "callbacks.best_checkpoint.monitor=null"]
+    straight = make_cfg(*base)
+    with open_dict(straight):
+        straight.paths.output_dir = str(tmp_path / "straight")
+    train(straight)
+    last = torch.load(tmp_path / "straight/checkpoints/last.ckpt", weights_only=True)
+    per_epoch = last["expr_gan_batches_trained"] // 3
+    lr0 = float(straight.optimizer.lr)
+    lrs = [g["lr"] for opt in last["optimizer_states"] for g in opt["param_groups"]]
+    assert lrs and all(lr == pytest.approx(lr0 / 3) for lr in lrs), lrs
+    stopped = make_cfg(*base, f"max_batches={per_epoch + 2}")
+    train(stopped)
+    mid = torch.load(Path(stopped.paths.output_dir) / "checkpoints/last.ckpt", weights_only=True)
+    assert mid["expr_gan_resume"]["epoch"] == 1 and mid["expr_gan_schedulers_at_epoch"] == 1
+    train(make_cfg(*base, "ckpt_path=last"))
+    resumed = torch.load(Path(stopped.paths.output_dir) / "checkpoints/last.ckpt", weights_only=True)
+    assert [g["lr"] for opt in resumed["optimizer_states"] for g in opt["param_groups"]] == pytest.approx(lrs)
+    assert resumed["lr_schedulers"][0]["last_epoch"] == last["lr_schedulers"][0]["last_epoch"] == 2

@@ -89,3 +89,31 @@ def test_cli_user_errors_are_one_line_without_a_traceback(tmp_path):
     full = run_cli("expr_gan.train", "debug=tiny", "data=folder", f"data.root={tmp_path}/missing",
                    f"hydra.run.dir={tmp_path}/run", cwd=REPO, env={"HYDRA_FULL_ERROR": "1"})
     assert full.returncode != 0 and "Traceback" in full.stderr
+
+
+def test_a_run_leaves_the_process_as_it_found_it(make_cfg, monkeypatch):
+    """Importing expr_gan sets no warning filter; train() restores the filters, cudnn.benchmark and the
+    matmul precision, keeps a caller's gc.freeze, and never touches the umask (not thread-safe)."""
+    import gc
+    import os
+    import warnings
+
+    import torch
+
+    import expr_gan.modules.base  # noqa: F401 - imported: must not have installed a filter
+    assert not any(f[1] is not None and "on_after_batch_transfer" in f[1].pattern for f in warnings.filters)
+    filters, precision = list(warnings.filters), torch.get_float32_matmul_precision()
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    monkeypatch.setattr(os, "umask", lambda *a: pytest.fail("os.umask called (it sets the mask to read it)"))
+    cfg = make_cfg("logger=none", "callbacks.eval_metrics=null", "speed.cudnn_benchmark=true", "trainer.max_epochs=1")
+    gc.freeze()  # the caller's own frozen heap
+    try:
+        train(cfg)
+        assert gc.get_freeze_count() > 0, "train() unfroze the caller's heap"
+    finally:
+        gc.unfreeze()
+    assert warnings.filters == filters and torch.backends.cudnn.benchmark is False
+    assert torch.get_float32_matmul_precision() == precision
+    train(cfg)  # no caller freeze: train freezes for the run and unfreezes after
+    assert gc.get_freeze_count() == 0
+    assert oct(Path(cfg.paths.output_dir, "config.yaml").stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's

@@ -29,25 +29,37 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class ConfigInCheckpoint(pl.Callback):
-    """Store the resolved run config (plain dicts and lists) and the fitted pixel range in each checkpoint.
+    """Store the run config (plain dicts and lists) and the fitted pixel range in each checkpoint.
 
     With it `expr_gan.evaluate` and `expr_gan.generate` rebuild the model from the checkpoint alone,
-    and the file stays loadable with `torch.load(weights_only=True)`.
+    and the file stays loadable with `torch.load(weights_only=True)`. Two forms: `expr_gan_config`,
+    resolved (what ran), and `expr_gan_config_source`, with its interpolations kept
+    (`data.source.size: ${data.size}`) so that an override of `data.size` when evaluating reaches every
+    key that followed it in training; only the nodes that read the environment or Hydra's run
+    (`paths`) are stored resolved there.
     """
 
-    def __init__(self, config: dict):
-        self.config = config
+    def __init__(self, config: dict, source: dict | None = None):
+        self.config, self.source = config, source
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
         checkpoint["expr_gan_config"] = self.config
+        if self.source is not None:
+            checkpoint["expr_gan_config_source"] = self.source
         dm = trainer.datamodule
         if dm is not None and getattr(dm, "pixels", None) is not None:
             checkpoint["expr_gan_pixels"] = dm.pixels.state()
 
 
-class LastCheckpoint(pl.Callback):
+class LastCheckpoint(pl.callbacks.Checkpoint):
     """Write `<dirpath>/last.ckpt` after every `every_n_batches` training batches (as the next one starts),
     at the end of every validation and when training ends (unless nothing trained since the last write).
+
+    A `Checkpoint`, so Lightning runs it with the checkpoint callbacks, after every other callback, and
+    train() puts it after ModelCheckpoint: at the end of a validation the best-epoch file and its
+    record (best_model_path) are updated first, and the last.ckpt written then carries that record. As
+    a plain Callback it ran first and stored a record one validation old: a resume could leave the
+    newest epoch file untracked and test the wrong one (tests/test_checkpoints.py).
 
     Batches are counted as the module counts them (`batches_trained`), whatever the family: Lightning's
     `every_n_train_steps` counts optimizer steps, several per batch for a GAN. Writes are atomic

@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 
 from expr_gan.data.faceset import FaceSet
-from expr_gan.io import atomic_write
+from expr_gan.io import atomic_write, load_cache_file
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # bump when the stored layout or a renderer changes
@@ -29,21 +29,20 @@ def _checksum(images: torch.Tensor) -> str:
 def load_or_build(cache_dir: str | Path | None, name: str, settings: dict, build: Callable[[], FaceSet]) -> FaceSet:
     """Return the cached FaceSet for `settings`, building and storing it if absent or corrupt.
 
-    With `cache_dir=None` nothing is stored. A file that fails to load or whose checksum does not
-    match is rebuilt with a warning naming it.
+    With `cache_dir=None` nothing is stored. A file that fails to load, lacks a field or whose
+    checksum does not match is rebuilt with a warning naming it; any other error is raised (a bug
+    must not become a silent rebuild on every run).
     """
     if cache_dir is None:
         return build()
     path = Path(cache_dir) / f"{name}-{cache_key(settings)}.pt"
-    if path.exists():
-        try:
-            stored = torch.load(path, weights_only=True)
-            faces = FaceSet.from_tensors(stored)
-            if stored.get("checksum") != _checksum(faces.images):
-                raise ValueError("checksum mismatch")
+    stored = load_cache_file(path, {"images", "identity", "expression", "eyes", "expression_names", "checksum"}) \
+        if path.exists() else None
+    if stored is not None:
+        faces = FaceSet.from_tensors(stored)
+        if stored["checksum"] == _checksum(faces.images):
             return faces
-        except Exception as err:  # any damage means: rebuild
-            log.warning("cache file %s is unreadable (%s); rebuilding it", path, str(err)[:200])
+        log.warning("cache file %s is corrupt (checksum mismatch); rebuilding it", path)
     faces = build()
     payload = {**faces.to_tensors(), "checksum": _checksum(faces.images), "settings": json.dumps(settings, default=str)}
     atomic_write(path, lambda tmp: torch.save(payload, tmp))

@@ -1,19 +1,18 @@
-"""`python -m expr_gan.data.inspect data=caspeal data.root=PATH [format=json] [out=DIR]`: what a dataset holds.
+"""`python -m expr_gan.data.inspect data=caspeal data.root=PATH [format=json]`: what a dataset holds.
 
 Prints identities, images per expression, identities per number of expressions, usable pairs under
 the configured pair policy (and people excluded for lacking what it needs), duplicates, and every
 skipped file with its reason; writes contact_sheet.png of a few identities x expressions to `out`
-(default outputs/inspect/<time>). Any `data.*` override of the train config applies.
+(the run directory; default outputs/inspect/<time>). The data groups and keys are train's
+(`data=kdef`, `data.size=128`); options: conf/inspect.yaml.
 """
 from __future__ import annotations
 
 import json
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
-USAGE = "usage: python -m expr_gan.data.inspect data=SOURCE [data.root=PATH] [data.KEY=VALUE ...] [format=text|json] [out=DIR]"
 
 
 def summarise(dm) -> dict:
@@ -40,39 +39,24 @@ def summarise(dm) -> dict:
 
 def main(argv: list[str]) -> int:
     """Compose the data config, summarise, print and write the contact sheet."""
-    from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
 
-    from omegaconf import OmegaConf
-
-    from expr_gan.cli import UsageError
-    from expr_gan.config import config_dir
+    from expr_gan.app import command_config, save_command_config
     from expr_gan.visual import contact_sheet, save_png
 
-    opts, overrides = {}, []
-    for item in argv:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"argument {item!r} is not key=value\n{USAGE}")
-        if key in ("format", "out"):
-            opts[key] = value
-        elif key == "data" or key.startswith(("data.", "+data.")):
-            overrides.append(item)
-        else:
-            raise UsageError(f"unknown option {key!r}\n{USAGE}")
-    if opts.get("format", "text") not in ("text", "json"):
-        raise UsageError(f"format={opts['format']!r}: expected text or json")
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    if "root" in cfg.data.keys() and OmegaConf.is_missing(cfg.data, "root"):
-        raise UsageError(f"data.root=PATH is required for this source\n{USAGE}")
+    cfg = command_config("inspect", argv, __doc__)
+    if cfg is None:
+        return 0
+    if cfg.format not in ("text", "json"):
+        raise ValueError(f"format={cfg.format!r}: expected text or json")
     dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     report = summarise(dm)
     faces = report.pop("faces")
-    out = Path(opts.get("out") or f"outputs/inspect/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    out = Path(cfg.out)
+    save_command_config(out, "inspect", cfg)
     sheet = save_png(contact_sheet(faces, max_identities=6), out / "contact_sheet.png")
     report["contact_sheet"] = str(sheet)
-    if opts.get("format") == "json":
+    if cfg.format == "json":
         print(json.dumps(report, indent=2))
         return 0
     print(f"identities: {report['identities']}   images: {report['images']}")

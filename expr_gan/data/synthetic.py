@@ -92,37 +92,24 @@ def _save_other(image: torch.Tensor, path: Path) -> None:
     Image.fromarray(array[..., 0] if array.shape[2] == 1 else array).save(path)
 
 
-_USAGE = ("usage: python -m expr_gan.data.synthetic out=DIR [num_identities=N] [size=PX] [channels=1|3] "
-          "[alignment=independent|shared|none] [captures=N] [seed=N] [ext=png|jpg|bmp]")
-
-
 def main(argv: list[str]) -> int:
-    """Parse key=value arguments and export the dataset."""
-    args = {}
-    for item in argv:
-        if "=" not in item:
-            print(f"error: argument {item!r} is not key=value\n{_USAGE}", file=sys.stderr)
-            return 2
-        key, value = item.split("=", 1)
-        args[key] = value
-    if "out" not in args:
-        print(f"error: out=DIR is required\n{_USAGE}", file=sys.stderr)
-        return 2
-    ints = {"num_identities", "size", "channels", "captures", "seed"}
-    unknown = set(args) - ints - {"out", "alignment", "ext"}
-    if unknown:
-        print(f"error: unknown argument(s) {', '.join(sorted(unknown))}\n{_USAGE}", file=sys.stderr)
-        return 2
-    try:
-        kwargs = {k: int(v) for k, v in args.items() if k in ints}
-        source = SyntheticFaces(**{"num_identities": 24, **kwargs}, **({"alignment": args["alignment"]} if "alignment" in args else {}))
-        out = export(args["out"], source, args.get("ext", "png"))
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    """`python -m expr_gan.data.synthetic out=DIR [num_identities=24] [size=128] [channels=3]
+    [alignment=independent|shared|none] [captures=1] [seed=0] [ext=png|jpg|bmp]`: export the embedded
+    faces as image files in the real datasets' layout, with eyes.csv and a contact sheet (options:
+    conf/synthetic.yaml)."""
+    from expr_gan.app import command_config
+
+    cfg = command_config("synthetic", argv, main.__doc__)
+    if cfg is None:
+        return 0
+    source = SyntheticFaces(num_identities=cfg.num_identities, size=cfg.size, channels=cfg.channels,
+                            alignment=cfg.alignment, captures=cfg.captures, seed=cfg.seed)
+    out = export(cfg.out, source, cfg.ext)
     print(f"wrote {source.num_identities * 6 * source.captures} images and contact_sheet.png to {out}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from expr_gan.cli import run
+
+    sys.exit(run(main))

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from expr_gan.io import atomic_write
+from expr_gan.io import atomic_write, load_cache_file
 from torch import nn
 
 log = logging.getLogger(__name__)
@@ -169,14 +169,15 @@ def load_or_train_referee(cache_dir: str | Path | None, kind: str, fingerprint: 
 def _load_or_train_referee(cache_dir, kind, fingerprint, images01, labels, num_classes, settings) -> Referee:
     settings = {"epochs": 30, "width": 32, "seed": 0, **(settings or {})}
     path = Path(cache_dir) / f"{kind}-{referee_key(fingerprint, kind, settings)}.pt" if cache_dir else None
-    if path is not None and path.exists():
+    stored = load_cache_file(path, {"state_dict", "channels", "num_classes", "width"}, "referee cache") \
+        if path is not None and path.exists() else None
+    if stored is not None:
+        model = Referee(stored["channels"], stored["num_classes"], width=stored["width"])
         try:
-            stored = torch.load(path, weights_only=True)
-            model = Referee(stored["channels"], stored["num_classes"], width=stored["width"])
             model.load_state_dict(stored["state_dict"])
             return model.eval()
-        except Exception as err:
-            log.warning("referee cache %s is unreadable (%s); retraining", path, str(err)[:200])
+        except RuntimeError as err:  # the weights of another architecture (stale): retrain
+            log.warning("referee cache %s is stale (%s); retraining", path, " ".join(str(err).split())[:200])
     label = f"training the {kind} network on {len(images01)} real training-people images (cached after)"
     model = train_referee(images01, labels, num_classes, epochs=settings["epochs"], width=settings["width"],
                           seed=settings["seed"], progress=label)

@@ -1,7 +1,6 @@
 """What every model family shares: the translate() contract, sample grids and their files."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -9,15 +8,6 @@ import torch
 from torchmetrics import MeanMetric
 
 from expr_gan.visual import expression_grid
-
-
-# our on_after_batch_transfer (channels_last batches) is meant to take precedence over the datamodule's
-warnings.filterwarnings("ignore", message=r".*overridden `on_after_batch_transfer` in `LightningModule`")
-# Lightning cannot see that our data order resumes mid-epoch: the datamodule's EpochSampler and
-# callbacks/resume.py do it, bitwise (tests/test_resume.py, tests/test_checkpoints.py)
-warnings.filterwarnings("ignore", message=r".*resuming from a checkpoint that ended before the epoch ended")
-# Lightning 2.6's own pytree helper calls a torch API deprecated in 2.14: noise in every run's output
-warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
 
 
 class DivergenceError(RuntimeError):
@@ -41,13 +31,15 @@ class ExpressionEditModule(pl.LightningModule):
     uses_aligned_targets = False
 
     def __init__(self, optimizer=None, grid_every_n_epochs: int = 1, gradient_clip_val: float | None = None,
-                 on_nonfinite: str = "stop"):
+                 on_nonfinite: str = "stop", scheduler=None):
         super().__init__()
         if on_nonfinite not in ("stop", "skip"):
             raise ValueError(f"on_nonfinite={on_nonfinite!r}: expected stop or skip")
         if gradient_clip_val is not None and gradient_clip_val <= 0:
             raise ValueError(f"model.gradient_clip_val={gradient_clip_val}: expected a positive number or null")
         self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler  # group `scheduler`: one per optimizer, stepped once per epoch
+        self._schedulers_at_epoch = 0  # the epoch the schedulers were last stepped for (checkpointed)
         self.grid_every_n_epochs = grid_every_n_epochs
         self.on_nonfinite = on_nonfinite  # a non-finite loss: stop the run, or skip the batch's update
         self.nonfinite_skipped = 0
@@ -76,9 +68,30 @@ class ExpressionEditModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["expr_gan_batches_trained"] = self.batches_trained
+        checkpoint["expr_gan_schedulers_at_epoch"] = self._schedulers_at_epoch
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.batches_trained = int(checkpoint.get("expr_gan_batches_trained", 0))
+        self._schedulers_at_epoch = int(checkpoint.get("expr_gan_schedulers_at_epoch", 0))
+
+    def on_train_epoch_start(self) -> None:
+        """Step the learning-rate schedulers once per finished epoch (manual optimisation: by hand).
+
+        Stepped as the next epoch starts rather than as one ends, so a checkpoint written at the end of
+        an epoch's validation holds the schedulers as the resumed run must find them; a run resumed
+        mid-epoch starts that epoch again in Lightning's loop, and the recorded epoch keeps it from
+        stepping twice (tests/test_resume.py)."""
+        if self.current_epoch > self._schedulers_at_epoch:
+            schedulers = self.lr_schedulers()  # Lightning: None, one scheduler, or a list of them
+            for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
+                scheduler.step()
+            self._schedulers_at_epoch = self.current_epoch
+
+    def with_schedulers(self, optimizers: list):
+        """configure_optimizers' answer: the optimizers, with one scheduler each when one is configured."""
+        if self.scheduler_factory is None:
+            return optimizers
+        return optimizers, [self.scheduler_factory(opt) for opt in optimizers]
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         if self.channels_last and isinstance(batch, dict):

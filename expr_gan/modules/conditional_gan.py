@@ -62,13 +62,13 @@ class ConditionalGANModule(ExpressionEditModule):
                  critic: nn.Module | None = None, lambda_expr: float = 0.0, d_cls_on_fake: bool = False, d_real: str = "target", d_steps: int = 1,
                  g_steps: int = 1, iters_per_batch: int = 1, g_every_n_batches: int = 1, gradient_clip_val: float | None = None,
                  ema_decay: float = 0.0, grid_every_n_epochs: int = 1, on_nonfinite: str = "stop"):
-        super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite)
+        super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite, scheduler)
         if min(d_steps, g_steps) < 0 or iters_per_batch < 1:
             raise ValueError("model.d_steps and model.g_steps must be >= 0 and model.iters_per_batch >= 1")
         if d_real not in ("target", "photo", "composite", "source"):
             raise ValueError(f"model.d_real={d_real!r}: expected target, photo, composite or source")
         self.generator, self.discriminator, self.rec_loss, self.gan_loss = generator, discriminator, loss, gan_loss
-        self.d_optimizer_factory, self.scheduler_factory = d_optimizer or optimizer, scheduler
+        self.d_optimizer_factory = d_optimizer or optimizer
         self.lambda_rec, self.lambda_adv, self.lambda_cls, self.lambda_cyc = lambda_rec, lambda_adv, lambda_cls, lambda_cyc
         self.lambda_gp, self.lambda_mask, self.lambda_tv = lambda_gp, lambda_mask, lambda_tv
         self.lambda_mask_binary, self.lambda_fm = lambda_mask_binary, lambda_fm
@@ -271,21 +271,13 @@ class ConditionalGANModule(ExpressionEditModule):
         self.log_terms("train/D", d_losses, prog_bar=())
         self.log_terms("train/G", g_losses, prog_bar=("loss_rec", "loss_adv"))
 
-    def on_train_epoch_start(self) -> None:
-        # manual optimisation: schedulers step by hand, once per finished epoch. Stepped as the next
-        # epoch starts rather than as one ends, so a checkpoint written at the end of an epoch's
-        # validation holds the schedulers as the resumed run must find them.
-        if self.current_epoch > 0:
-            for scheduler in self.lr_schedulers() or []:
-                scheduler.step()
-
     def eval_loss_rec(self, batch: dict) -> torch.Tensor:
-        target = batch.get("target_aligned", batch["target"])
-        return self.rec_loss(self.translate(batch["source"], batch["target_onehot"]), target)
+        """val/loss_rec (the best-epoch monitor): loss_rec as G trains it, unweighted: the same target
+        (the composite for ours, the aligned target otherwise) in the same pixel view."""
+        fake = self.translate(batch["source"], batch["target_onehot"])
+        return self.rec_loss(self.pixel_view(fake), self.pixel_view(self.reconstruction_target(batch)))
 
     def configure_optimizers(self):
         opt_g = self.make_optimizer(self.generator.parameters())
         opt_d = self.d_optimizer_factory(self.discriminator.parameters())
-        if self.scheduler_factory is None:
-            return [opt_g, opt_d]
-        return [opt_g, opt_d], [self.scheduler_factory(opt_g), self.scheduler_factory(opt_d)]
+        return self.with_schedulers([opt_g, opt_d])

@@ -11,8 +11,9 @@ class GenerationModule(ExpressionEditModule):
     """Trains `net(source, onehot) -> target` with `loss` (MSE, SmoothL1, L1, ...)."""
 
     def __init__(self, net: nn.Module, loss: nn.Module, optimizer=None, lambda_rec: float = 1.0,
-                 grid_every_n_epochs: int = 1, gradient_clip_val: float | None = None, on_nonfinite: str = "stop"):
-        super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite)
+                 grid_every_n_epochs: int = 1, gradient_clip_val: float | None = None, on_nonfinite: str = "stop",
+                 scheduler=None):
+        super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite, scheduler)
         self.net, self.loss_fn, self.lambda_rec = net, loss, lambda_rec
 
     def translate(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
@@ -28,4 +29,4 @@ class GenerationModule(ExpressionEditModule):
         return self.loss_fn(self.net(batch["source"], batch["target_onehot"]), batch["target"])
 
     def configure_optimizers(self):
-        return self.make_optimizer(self.net.parameters())
+        return self.with_schedulers([self.make_optimizer(self.net.parameters())])

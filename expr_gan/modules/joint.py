@@ -65,4 +65,4 @@ class JointModule(RefinementModule):
     def configure_optimizers(self):
         params = list(self.refiner.parameters()) + list(self.head.parameters())
         params += [] if self.mode == "frozen" else list(self.net.parameters())
-        return self.make_optimizer(params)
+        return self.with_schedulers([self.make_optimizer(params)])

@@ -24,8 +24,8 @@ class RefinementModule(ExpressionEditModule):
     def __init__(self, net: nn.Module, refiner: nn.Module, loss: nn.Module, optimizer=None, mode: str = "two_step",
                  stage1_ckpt: str | None = None, stage1_epochs: int = 1, lambda_rec: float = 1.0,
                  lambda_stage1: float = 0.0, grid_every_n_epochs: int = 1, gradient_clip_val: float | None = None,
-                 on_nonfinite: str = "stop"):
-        super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite)
+                 on_nonfinite: str = "stop", scheduler=None):
+        super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite, scheduler)
         if mode not in MODES:
             raise ValueError(f"model.mode={mode!r}: expected one of {', '.join(MODES)}")
         self.net, self.refiner, self.loss_fn = net, refiner, loss
@@ -59,6 +59,7 @@ class RefinementModule(ExpressionEditModule):
             raise ValueError("model.mode=frozen needs model.stage1_ckpt=PATH (a generation checkpoint)")
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()  # the schedulers
         self.net.requires_grad_(self.stage1_trainable())
         self.refiner.requires_grad_(self.stage2_trainable())
         self.train(self.training)
@@ -104,4 +105,4 @@ class RefinementModule(ExpressionEditModule):
 
     def configure_optimizers(self):
         params = list(self.refiner.parameters()) + ([] if self.mode == "frozen" else list(self.net.parameters()))
-        return self.make_optimizer(params)
+        return self.with_schedulers([self.make_optimizer(params)])

@@ -38,20 +38,12 @@ def convergence(curve: list[tuple[int, float]], batches_per_epoch: int, toleranc
 
 
 def load_job(ckpt_path: Path, overrides=()):
-    """(module in eval mode, set-up datamodule) from a checkpoint and optional data overrides: loaded
-    once per job, every measure below reads them."""
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
+    """(module in eval mode, set-up datamodule) from a checkpoint and optional overrides of its config
+    (expr_gan.checkpoint.load_run): loaded once per job, every measure below reads them."""
+    from expr_gan.checkpoint import load_run
 
-    from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint
-
-    ckpt = load_checkpoint(ckpt_path)
-    cfg = checkpoint_config(ckpt)
-    if overrides:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
-    dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
-    dm.setup()
-    return build_module(ckpt), dm
+    module, dm, _ = load_run(ckpt_path, overrides)
+    return module, dm
 
 
 def pose_bias(outputs01: torch.Tensor, targets01: torch.Tensor, posed01: torch.Tensor) -> torch.Tensor:
