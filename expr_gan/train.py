@@ -55,6 +55,9 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
     callbacks = [ExactResume(), ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True), config_source(cfg)),
                  FrozenHeap()]
     callbacks += [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
+    for callback in callbacks:  # referees trained (cached) before fit: before DDP starts its other processes
+        if hasattr(callback, "prepare"):
+            callback.prepare(datamodule)
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None and "_target_" in lg]
     # last.ckpt after the best-epoch file: it stores the best-model record as updated at that validation
     # (Lightning keeps the order within its checkpoint callbacks, which it runs after all others)

@@ -130,9 +130,10 @@ def test_ddp_two_cpu_processes_train_the_gan(tmp_path, cache_dir):
 
 
 @pytest.mark.slow
-def test_ddp_validation_metrics_equal_the_single_process_values(tmp_path, cache_dir):
-    """trainer=ddp over 2 gloo processes: val/cls_acc and val/loss_rec are each over ALL validation pairs
-    (torchmetrics, summed across ranks), equal to one process scoring the same final weights."""
+def test_ddp_validation_metrics_equal_the_single_process_values(tmp_path):
+    """trainer=ddp over 2 gloo processes, an odd validation split, a cold referee cache and
+    monitor=val/expr_acc: val/loss_rec and val/cls_acc are over ALL validation pairs once (no padded
+    repeats), val/expr_acc etc. reach every rank, and each equals one process scoring the final weights."""
     import json
 
     import torch
@@ -141,18 +142,25 @@ def test_ddp_validation_metrics_equal_the_single_process_values(tmp_path, cache_
 
     from expr_gan.checkpoint import build_module, load_checkpoint
 
-    run = tmp_path / "run"
+    run, cold = tmp_path / "run", tmp_path / "cold_cache"
     result = run_cli("expr_gan.train", "model=joint", "debug=tiny", "trainer=ddp", "trainer.accelerator=cpu",
-                     "trainer.devices=2", "callbacks.eval_metrics=null", "print_config=false", f"hydra.run.dir={run}",
-                     cwd=REPO, timeout=900, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
+                     "trainer.devices=2", "data.pair_policy=from_neutral", "callbacks.eval_metrics.every_n_epochs=1",
+                     "callbacks.best_checkpoint.monitor=val/expr_acc", "callbacks.best_checkpoint.mode=max",
+                     "print_config=false", f"hydra.run.dir={run}", cwd=REPO, timeout=900,
+                     env={"EXPR_GAN_CACHE_DIR": str(cold)})
     assert result.returncode == 0, result.stderr[-4000:]
+    assert sorted(p.name.split("-")[0] for p in cold.glob("*.pt") if not p.name.startswith("synthetic")) == \
+        ["identity", "judge"]  # the referees were trained by this run (before the second process started)
     logged = json.loads((run / "metrics.json").read_text())
     ckpt = load_checkpoint(run / "checkpoints" / "last.ckpt")  # written at the end of the last validation
+    record = ckpt["callbacks"][next(k for k in ckpt["callbacks"] if "ModelCheckpoint" in k)]
+    assert record["monitor"] == "val/expr_acc" and Path(record["best_model_path"]).is_file()
     module = build_module(ckpt)
     cfg = OmegaConf.create(ckpt["expr_gan_config"])
+    OmegaConf.update(cfg, "data.cache_dir", str(cold))
     dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     dm.setup()
-    assert len(dm.val_pairs) % 2 == 0  # two equal shards: DistributedSampler pads nothing
+    assert len(dm.val_pairs) % 2 == 1  # two unequal shards: a padding sampler would repeat one pair
     correct = seen = 0
     loss_sum = 0.0
     with torch.no_grad():
@@ -164,3 +172,22 @@ def test_ddp_validation_metrics_equal_the_single_process_values(tmp_path, cache_
     assert seen == len(dm.val_pairs)
     assert logged["val/cls_acc"] == pytest.approx(correct / seen, abs=1e-6)
     assert logged["val/loss_rec"] == pytest.approx(loss_sum / seen, rel=1e-5)
+    callback = instantiate(cfg.callbacks.eval_metrics)  # the same callback, in one process
+    callback.prepare(dm)
+    one = callback.evaluator.evaluate(callback.pairs, module.translate, dm.pixels, max_sources=callback.max_sources)
+    for key in ("expr_acc", "id_acc", "c2st_acc", "sharpness", "copy_ratio"):
+        assert logged[f"val/{key}"] == pytest.approx(one[key], abs=1e-6), key
+
+
+@pytest.mark.slow
+def test_the_submitit_local_launcher_runs_a_sweep(tmp_path, cache_dir):
+    """The SLURM launcher's local twin: each job in its own submitit process, the sweep dir as usual."""
+    sweep = tmp_path / "sweep"
+    result = run_cli("expr_gan.train", "-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10",
+                     "model=generation", "loss=l1,mse", "debug=tiny", "logger=none", "callbacks.eval_metrics=null",
+                     "trainer.max_epochs=1", "print_config=false", f"hydra.sweep.dir={sweep}", cwd=REPO, timeout=900,
+                     env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
+    assert result.returncode == 0, result.stderr[-4000:]
+    metrics = [json.loads((sweep / str(i) / "metrics.json").read_text()) for i in range(2)]
+    assert all(m["val/loss_rec"] > 0 for m in metrics) and metrics[0]["val/loss_rec"] != metrics[1]["val/loss_rec"]
+    assert (sweep / ".submitit").is_dir()  # it went through submitit, not the basic launcher

@@ -12,6 +12,7 @@ class EvalMetrics(pl.Callback):
     Uses a fixed, seeded subset of `max_pairs` validation pairs so epochs are comparable; the
     referees are trained once per dataset (cached) on real training-identity images only; the C2ST
     classifier is trained afresh at each evaluation (`c2st`: its settings, as for expr_gan.evaluate).
+    Under DDP rank 0 evaluates and broadcasts the values; every process logs them.
     """
 
     def __init__(self, every_n_epochs: int = 1, max_pairs: int = 384, max_sources: int = 24, referee: dict | None = None,
@@ -28,28 +29,43 @@ class EvalMetrics(pl.Callback):
         order = torch.randperm(len(dm.val_pairs), generator=torch.Generator().manual_seed(1234))
         self.pairs = dm.val_pairs[order[: self.max_pairs]]
 
+    def prepare(self, dm) -> None:
+        """Build the evaluator now (its referees trained and cached if they are not): train() calls this
+        before fit, so under DDP the referees exist before the other processes start, and no process
+        waits in a collective while rank 0 trains them."""
+        if self.evaluator is None:
+            self._setup(dm)
+
     def on_fit_start(self, trainer, pl_module) -> None:
         if trainer.is_global_zero and trainer.datamodule is not None and self.evaluator is None:
             self._setup(trainer.datamodule)  # here, not in validation: referees may need training
 
+    def _due(self, trainer) -> bool:
+        """Whether this validation is evaluated (the same answer on every process)."""
+        if trainer.sanity_checking or trainer.datamodule is None:
+            return False
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0 or trainer.fast_dev_run:
+            return True
+        # the last validation of the run is always evaluated: the last epoch, or a stop (max_batches,
+        # max_time: Lightning validates once more when a stop is requested)
+        return bool(trainer.should_stop or (trainer.max_epochs is not None
+                                            and trainer.current_epoch + 1 >= trainer.max_epochs))
+
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking or trainer.datamodule is None or not trainer.is_global_zero:
-            return  # rank 0 evaluates; the other ranks of a DDP run skip
-        if (trainer.current_epoch + 1) % self.every_n_epochs and not trainer.fast_dev_run:
-            # the last validation of the run is always evaluated: the last epoch, or a stop (max_batches,
-            # max_time: Lightning validates once more when a stop is requested)
-            last = trainer.should_stop or (trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs)
-            if not last:
-                return
-        if self.evaluator is None:
-            self._setup(trainer.datamodule)
-        was_training = pl_module.training
-        pl_module.eval()
-        metrics = self.evaluator.evaluate(self.pairs, pl_module.translate, trainer.datamodule.pixels,
-                                          max_sources=self.max_sources, device=pl_module.device)
-        pl_module.train(was_training)
+        if not self._due(trainer):
+            return
         from expr_gan.metrics.evaluator import METRIC_KEYS
 
-        for key in METRIC_KEYS:
-            pl_module.log(f"val/{key}", metrics[key], rank_zero_only=True)
-        pl_module.log("val/judge_real_acc", self.evaluator.judge_real_acc, rank_zero_only=True)
+        values = None
+        if trainer.is_global_zero:  # rank 0 evaluates, every process logs the same values (broadcast)
+            if self.evaluator is None:
+                self._setup(trainer.datamodule)
+            was_training = pl_module.training
+            pl_module.eval()
+            metrics = self.evaluator.evaluate(self.pairs, pl_module.translate, trainer.datamodule.pixels,
+                                              max_sources=self.max_sources, device=pl_module.device)
+            pl_module.train(was_training)
+            values = {**{key: float(metrics[key]) for key in METRIC_KEYS}, "judge_real_acc": self.evaluator.judge_real_acc}
+        values = trainer.strategy.broadcast(values, src=0)  # one process: returns values as they are
+        for key, value in values.items():
+            pl_module.log(f"val/{key}", value)  # on every rank: monitor=val/expr_acc works under DDP

@@ -11,7 +11,7 @@ from expr_gan.data.align import aligned_pair_targets
 from expr_gan.data.faceset import FaceSet
 from expr_gan.data.pairs import make_pairs, split_pairs
 from expr_gan.data.pixels import PixelRange
-from expr_gan.data.sampler import EpochSampler
+from expr_gan.data.sampler import EpochSampler, ShardSampler
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,9 @@ class FacePairsDataModule(pl.LightningDataModule):
         # a last training batch of one pair is dropped: batch norm cannot normalise a single 1x1 map
         # (the joint family's head at 32 px), and one pair adds nothing to an epoch
         drop_last = sampler is not None and len(pairs) % self.batch_size == 1
+        if sampler is None and self.trainer is not None and self.trainer.world_size > 1:
+            # DDP evaluation: each process its own pairs, none repeated (val/ means are over the split)
+            sampler = ShardSampler(len(pairs), self.trainer.world_size, self.trainer.global_rank)
         return DataLoader(dataset, batch_size=self.batch_size,
                           sampler=sampler, num_workers=self.num_workers, collate_fn=_already_batched,
                           persistent_workers=self.num_workers > 0, drop_last=drop_last,

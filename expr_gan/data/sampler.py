@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import DistributedSampler, Sampler
 
 
 class EpochSampler(Sampler):
@@ -51,3 +51,20 @@ class EpochSampler(Sampler):
 
     def __len__(self) -> int:
         return self.num_items
+
+
+class ShardSampler(DistributedSampler):
+    """One process's share of an evaluation split under DDP: items rank, rank + W, rank + 2W, ... in
+    order, without the padding of torch's DistributedSampler (which repeats items so every process
+    gets as many: repeated pairs would enter every val/ mean). A DistributedSampler, so Lightning
+    keeps it instead of putting its own padding one in its place."""
+
+    def __init__(self, num_items: int, num_replicas: int, rank: int):
+        super().__init__(range(num_items), num_replicas=num_replicas, rank=rank, shuffle=False, drop_last=False)
+        self.items = range(rank, num_items, num_replicas)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
