@@ -4,20 +4,23 @@ Baselines: `copy` (the input itself), `oracle` (the real target photo) and, wher
 positions, `aligned` (the real target warped into the input's pose by the eyes: what a perfect model
 trained on eye-aligned targets would output, so its c2st_acc and sharpness are the ceiling that
 resampling allows) and `composite` (the input, with the aligned target pasted where it differs:
-what a perfect attention generator with `rec_target=composite`, ours, would output).
+what a perfect attention generator with `rec_target=composite`, ours, would output), and `blur2x`
+(the real target down- and up-sampled by 2: the realism referees' positive control, which a C2ST
+must spot and sharpness must read low). c2st_acc is the mean of `c2st.seeds` classifiers, c2st_std
+their standard deviation.
 
 Rebuilds the model and its data from the checkpoint's own config (overrides of its keys such as
 `data.source.alignment=shared` change it; a key it lacks is an error), evaluates on held-out people,
 and writes metrics.json, metrics.md and confusion.png into the run directory `out` (default
 outputs/evaluate/<time>). The table is printed. Options: conf/evaluate.yaml (ckpt, split, max_pairs,
-device, out).
+device, baselines, out).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
+COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "c2st_std", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
 
 
 def markdown_table(rows: dict[str, dict]) -> str:
@@ -53,7 +56,7 @@ def confusion_png(confusion: list[list[int]], names, path: Path) -> Path:
 
 
 def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = "test", max_pairs: int | None = None,
-                        device: str = "cpu", baselines: tuple[str, ...] = ("copy", "oracle", "aligned", "composite")) -> dict:
+                        device: str = "cpu", baselines: tuple[str, ...] = ("copy", "oracle", "aligned", "composite", "blur2x")) -> dict:
     """Metrics of the checkpoint's model and of the `baselines` (`aligned` and `composite` only where the
     data has eye positions), plus the referees' real accuracies."""
     import torch
@@ -85,6 +88,7 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
             "num_pairs": model["num_pairs"],
             "judge_real_acc": evaluator.judge_real_acc, "id_real_acc": evaluator.id_real_acc(),
             "sharpness_aligned_real": model["sharpness_aligned_real"], "c2st": evaluator.c2st,
+            "c2st_runs": model["c2st_runs"],
             "baselines": {name: rows[name] for name in baselines},
             "expression_names": list(dm.expression_names), "split": split, "checkpoint": str(ckpt_path),
             "model_target": cfg.model._target_}
@@ -103,14 +107,22 @@ def main(argv: list[str]) -> int:
     if not cfg.ckpt:
         raise UsageError("ckpt= is empty (no run found? train one first: make train)")
     out = Path(cfg.out)
-    result = evaluate_checkpoint(cfg.ckpt, overrides, cfg.split, cfg.max_pairs, cfg.device)
+    from expr_gan.app import as_list
+    from expr_gan.metrics.evaluator import BASELINES
+
+    baselines = tuple(str(b) for b in as_list(cfg.baselines))
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise UsageError(f"baselines: unknown {unknown}; expected some of {', '.join(BASELINES)}")
+    result = evaluate_checkpoint(cfg.ckpt, overrides, cfg.split, cfg.max_pairs, cfg.device, baselines)
     save_command_config(out, "evaluate", cfg, overrides)
     rows = {"model": result, **result["baselines"]}
     table = markdown_table(rows)
     header = (f"{result['num_pairs']} {result['split']} pairs; judge accuracy on real held-out images "
               f"{result['judge_real_acc']:.3f}, identity retrieval on real images {result['id_real_acc']:.3f}; "
               f"sharpness of eye-aligned real targets (the resampling ceiling) {result['sharpness_aligned_real']:.3f}; "
-              f"c2st_acc: 0.5 = indistinguishable from real photos")
+              f"c2st_acc: 0.5 = indistinguishable from real photos, the mean of {len(result['c2st_runs'])} "
+              f"classifiers (c2st_std: their standard deviation)")
     atomic_write_text(out / "metrics.json", json.dumps(result, indent=2))
     atomic_write_text(out / "metrics.md", f"{header}\n\n{table}\n")
     confusion_png(result["confusion"], result["expression_names"], out / "confusion.png")

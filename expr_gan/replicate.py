@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 MEASURES_VERSION = 3  # 2: the end state (replication/states.py) of every job; 3: its rules revised, the photo's layout
+EVALUATE_VERSION = 2  # 2: c2st_acc the mean of c2st.seeds classifiers, with c2st_std
 MAX_PAIRS = {"tiny": 48, "cpu": 600, "paper": 900}
 
 
@@ -112,7 +113,8 @@ def evaluate_job(job, run: Path, max_pairs: int, baselines: bool) -> dict:
 
     names = ("copy", "oracle", "aligned") if baselines else ()
     return _cached(run / "evaluate.json", lambda: evaluate_checkpoint(
-        str(run / "checkpoints" / "last.ckpt"), list(job.eval_overrides), "test", max_pairs, baselines=names))
+        str(run / "checkpoints" / "last.ckpt"), list(job.eval_overrides), "test", max_pairs, baselines=names),
+        EVALUATE_VERSION)
 
 
 def job_measures(job, run: Path, max_pairs: int, photo: Path | None) -> dict:

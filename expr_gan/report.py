@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-EVAL_COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "ssim", "copy_ratio", "cond_sensitivity")
+EVAL_COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "c2st_std", "sharpness", "l1", "ssim", "copy_ratio", "cond_sensitivity")
 
 
 def _overrides(job: Path) -> list[str]:

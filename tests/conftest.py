@@ -51,3 +51,19 @@ def run_cli(*args: str, cwd: Path, timeout: int = 600, env: dict | None = None) 
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def generation_ckpt(tmp_path_factory, cache_dir) -> Path:
+    """last.ckpt of one tiny generation run (debug=tiny, 2 epochs), trained once for every test that
+    only needs a checkpoint to read (evaluate, generate, the command-line tests)."""
+    from expr_gan.train import train
+
+    out = tmp_path_factory.mktemp("generation_run")
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("train", overrides=[*TINY, "model=generation", "logger=none", "callbacks.eval_metrics=null"])
+    with open_dict(cfg):
+        cfg.paths.output_dir, cfg.paths.cache_dir = str(out), str(cache_dir)
+    train(cfg)
+    return out / "checkpoints" / "last.ckpt"

@@ -73,15 +73,18 @@ class RecordSaves(pl.Callback):
         RecordSaves.at.append(pl_module.batches_trained)
         position = checkpoint.get("expr_gan_resume") or {}
         RecordSaves.positions.append((position.get("epoch"), position.get("batches_done")))
-        RecordSaves.completed.append(checkpoint["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"])
+        RecordSaves.completed.append(completed_batches(checkpoint))
 
 
 class TrainingCheck(pl.Callback):
     """Did the run train? (`+callbacks.check._target_=helpers.TrainingCheck`; the last run's is `TrainingCheck.last`)
 
     The family's reconstruction loss on one fixed validation batch (eval mode) when training starts and
-    when it ends, and how far the weights moved.
+    when it ends, and how far the weights of the networks that translate moved (`moved`): the
+    generator, or stage 1 and 2 (not a GAN's discriminator, critic or EMA copy, which move on their own).
     """
+
+    TRANSLATING = ("generator.", "net.", "refiner.")
 
     last = None
 
@@ -96,11 +99,13 @@ class TrainingCheck(pl.Callback):
     def on_train_start(self, trainer, pl_module):
         self.batch = next(iter(trainer.datamodule.val_dataloader()))
         self.before = self._loss(pl_module)
-        self.start = [p.detach().clone() for p in pl_module.parameters()]
+        self.start = {n: p.detach().clone() for n, p in pl_module.named_parameters() if n.startswith(self.TRANSLATING)}
+        assert self.start, "no translating network found"
 
     def on_train_end(self, trainer, pl_module):
         self.after = self._loss(pl_module)
-        self.moved = sum(float((p.detach() - q).abs().sum()) for p, q in zip(pl_module.parameters(), self.start))
+        params = dict(pl_module.named_parameters())
+        self.moved = sum(float((params[n].detach() - q).abs().sum()) for n, q in self.start.items())
         TrainingCheck.last = self
 
 
@@ -112,7 +117,7 @@ def assert_trained(metrics: dict, check: "TrainingCheck | None" = None, loss_dow
     assert not bad, f"non-finite metrics: {bad}"
     assert "val/loss_rec" in metrics
     if check is not None:
-        assert check.moved > 0, "no weight changed: nothing trained"
+        assert check.moved > 0, "no weight of the translating networks changed: nothing trained"
         if loss_down:
             assert check.after < check.before, f"loss on a fixed batch went {check.before:.4f} -> {check.after:.4f}"
 
@@ -126,3 +131,34 @@ class GradNorms(pl.Callback):
         grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
         if grads:
             GradNorms.norms.append(float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))))
+
+
+# Lightning's checkpoint layout, read in one place (a release that changes it fails here, not in ten tests)
+def best_record(ckpt: dict) -> dict:
+    """The state of the ModelCheckpoint callback stored in a checkpoint (best_model_path, best_model_score, monitor)."""
+    return ckpt["callbacks"][next(k for k in ckpt["callbacks"] if k.startswith("ModelCheckpoint"))]
+
+
+def batch_progress(ckpt: dict) -> dict:
+    """Lightning's count of training batches over the run: ready, started, processed, completed."""
+    return ckpt["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]
+
+
+def completed_batches(ckpt: dict) -> int:
+    """Training batches Lightning's fit loop counts as completed."""
+    return int(batch_progress(ckpt)["completed"])
+
+
+def optimizer_states(ckpt: dict) -> list[dict]:
+    """The state dict of every optimizer, in configure_optimizers' order."""
+    return ckpt["optimizer_states"]
+
+
+def learning_rates(ckpt: dict) -> list[float]:
+    """The learning rate of every param group of every optimizer."""
+    return [g["lr"] for opt in optimizer_states(ckpt) for g in opt["param_groups"]]
+
+
+def scheduler_epochs(ckpt: dict) -> list[int]:
+    """How many times each learning-rate scheduler has stepped."""
+    return [int(s["last_epoch"]) for s in ckpt["lr_schedulers"]]

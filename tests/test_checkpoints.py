@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from expr_gan.train import train
+from helpers import best_record
 
 QUIET = ["logger=none", "callbacks.eval_metrics=null"]
 
@@ -32,7 +33,7 @@ def test_last_ckpt_is_the_final_state_when_the_last_validation_is_worse(make_cfg
     assert per_epoch > 0 and last["expr_gan_batches_trained"] == 3 * per_epoch
     assert last["epoch"] == 2 and last["global_step"] == 3 * best["global_step"]
     assert last["expr_gan_resume"]["epoch"] == 3 and last["expr_gan_resume"]["batches_done"] == 0
-    assert metrics["val/loss_rec"] > best["callbacks"][next(k for k in best["callbacks"] if "ModelCheckpoint" in k)]["best_model_score"]
+    assert metrics["val/loss_rec"] > best_record(best)["best_model_score"]
     changed = [k for k, v in best["state_dict"].items() if v.is_floating_point() and not torch.equal(v, last["state_dict"][k])]
     assert changed, "last.ckpt holds the weights of epoch 0"
 
@@ -66,10 +67,6 @@ def test_extending_a_stopped_run_continues_it_exactly(make_cfg, tmp_path):
     _assert_identical(tmp_path / "straight/checkpoints/last.ckpt", _checkpoints(stopped) / "last.ckpt")
 
 
-def _best_record(ckpt: dict) -> dict:
-    return ckpt["callbacks"][next(k for k in ckpt["callbacks"] if "ModelCheckpoint" in k)]
-
-
 def test_last_ckpt_carries_the_best_record_of_its_own_validation_and_a_resume_tests_that_file(make_cfg):
     """The final epoch improves: last.ckpt, written at that validation, must already name the new best
     file; resumed from it (nothing left to train, then one more epoch), run_test tests the right file."""
@@ -80,7 +77,7 @@ def test_last_ckpt_carries_the_best_record_of_its_own_validation_and_a_resume_te
     cfg = make_cfg(*base, "trainer.max_epochs=2")
     train(cfg)
     ckpts = _checkpoints(cfg)
-    record = _best_record(_load(ckpts / "last.ckpt"))
+    record = best_record(_load(ckpts / "last.ckpt"))
     assert Path(record["best_model_path"]).name == "epoch_0001.ckpt"  # not epoch 0's: one validation old
     assert sorted(p.name for p in ckpts.iterdir()) == ["epoch_0001.ckpt", "last.ckpt"]
     metrics = train(make_cfg(*base, "trainer.max_epochs=2", "ckpt_path=last", "run_test=true"))
@@ -103,7 +100,7 @@ def test_the_kept_epoch_is_the_best_of_the_logged_monitor(make_cfg, model):
     best_epoch = min(range(3), key=lambda e: curve[e][1])
     kept = [p.name for p in _checkpoints(cfg).iterdir() if p.name.startswith("epoch_")]
     assert kept == [f"epoch_{best_epoch:04d}.ckpt"]
-    assert _best_record(_load(_checkpoints(cfg) / "last.ckpt"))["best_model_score"] == pytest.approx(curve[best_epoch][1])
+    assert best_record(_load(_checkpoints(cfg) / "last.ckpt"))["best_model_score"] == pytest.approx(curve[best_epoch][1])
 
 
 def test_ours_monitors_the_loss_it_trains(make_cfg):

@@ -6,7 +6,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from conftest import REPO, TINY, run_cli
+from conftest import REPO, run_cli
 from expr_gan.app import apply_overrides, compose_command_keys
 from expr_gan.cli import run
 from expr_gan.config import config_dir
@@ -28,21 +28,9 @@ TYPOS = {  # a dotted key each command's config (or the checkpoint's run config)
 }
 
 
-@pytest.fixture(scope="module")
-def tiny_ckpt(tmp_path_factory, cache_dir):
-    """One tiny generation run whose last.ckpt the command tests read (trained once for the module)."""
-    from omegaconf import open_dict
-
-    from expr_gan.train import train
-
-    out = tmp_path_factory.mktemp("tiny_run")
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", overrides=[*TINY, "model=generation", "logger=none", "callbacks.eval_metrics=null",
-                                          "trainer.max_epochs=1"])
-    with open_dict(cfg):
-        cfg.paths.output_dir, cfg.paths.cache_dir = str(out), str(cache_dir)
-    train(cfg)
-    return out / "checkpoints" / "last.ckpt"
+@pytest.fixture
+def tiny_ckpt(generation_ckpt):
+    return generation_ckpt
 
 
 def _main(module: str):

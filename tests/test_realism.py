@@ -4,13 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from expr_gan.metrics.realism import c2st_accuracy, laplacian_variance, sharpness, to_uint8
-
-
-def blur2x(images: torch.Tensor) -> torch.Tensor:
-    """Down- then up-sample by 2 (the issue's "blurred 2x"), back to uint8."""
-    x = images.float() / 255
-    return to_uint8(F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="bilinear", align_corners=False))
+from expr_gan.metrics.realism import (blur2x, c2st_accuracy, c2st_runs, laplacian_variance, mean_and_spread, sharpness,
+                                      to_uint8)
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +60,19 @@ def test_c2st_power_and_null_at_the_default_scale(tmp_path):
     assert abs(copy - 0.5) < 0.05, copy  # measured: 0.500
     assert blurred >= 0.9, blurred  # measured: 0.98
     assert sharpness(blur2x(real_test), real_test) < 0.5
+
+
+def test_c2st_is_the_mean_of_seeded_classifiers_with_their_spread(faces):
+    """Each classifier's seed moves its accuracy on a hard case; c2st_runs gives one value per seed
+    (the first is c2st_accuracy's own), and mean_and_spread their mean and sample deviation."""
+    images = faces.images
+    train, test = images[: len(images) // 2], images[len(images) // 2 :]
+    quick = {"steps": 40, "width": 8}
+    runs = c2st_runs(train, blur2x(train), test, blur2x(test), seeds=3, seed=5, **quick)
+    assert len(runs) == 3 and runs[0] == c2st_accuracy(train, blur2x(train), test, blur2x(test), seed=5, **quick)
+    assert len(set(runs)) > 1  # the seed matters: one classifier is one draw
+    mean, std = mean_and_spread(runs)
+    assert mean == pytest.approx(sum(runs) / 3) and std == pytest.approx(float(torch.tensor(runs).std()))
+    assert mean_and_spread([0.7]) == (0.7, 0.0)
+    with pytest.raises(ValueError, match="c2st.seeds=0"):
+        c2st_runs(train, train, test, test, seeds=0)

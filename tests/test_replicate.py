@@ -275,3 +275,13 @@ def test_replicate_exits_non_zero_when_a_job_failed(tmp_path, monkeypatch, capsy
     assert replicate.main(["budget=tiny", "claims=6", f"out={tmp_path}/r"]) == 1
     assert "job(s) failed: dcgan" in capsys.readouterr().err
     assert "not run" in (tmp_path / "r" / "replication.md").read_text()  # the tables are still written
+
+
+def test_claim_8_counts_a_c2st_rise_only_beyond_the_classifiers_noise():
+    from expr_gan.replication.claims import c2st_margin, degraded
+
+    one = {"state": "copy", "c2st_acc": 0.90, "c2st_std": 0.0, "c2st_runs": [0.9] * 3, "sharpness": 0.9, "id_acc": 1.0}
+    rise = {**one, "c2st_acc": 0.96, "c2st_runs": [0.96] * 3}
+    assert c2st_margin(rise, one) == 0.05 and degraded(rise, one)
+    noisy = {**rise, "c2st_std": 0.1}  # 2 * sqrt(0.1^2 / 3) = 0.115 > 0.06
+    assert c2st_margin(noisy, one) == pytest.approx(2 * (0.01 / 3) ** 0.5) and not degraded(noisy, one)

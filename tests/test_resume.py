@@ -14,6 +14,7 @@ from omegaconf import open_dict
 from expr_gan.data.sampler import EpochSampler
 from expr_gan.train import train
 from conftest import REPO
+from helpers import batch_progress, learning_rates, optimizer_states, scheduler_epochs
 
 # ours with WGAN-GP: the gradient penalty draws from torch's RNG every step, and the synthetic data
 # flips pairs, so both the RNG restore and the data position matter
@@ -62,7 +63,7 @@ def test_last_checkpoint_counts_batches_not_optimizer_steps(make_cfg):
 
 def _weights(path: Path) -> dict:
     state = torch.load(path, weights_only=True)
-    return {**state["state_dict"], **{f"opt{i}/{k}": v for i, o in enumerate(state["optimizer_states"])
+    return {**state["state_dict"], **{f"opt{i}/{k}": v for i, o in enumerate(optimizer_states(state))
                                        for k, v in _flat(o["state"]).items()}}
 
 
@@ -122,8 +123,7 @@ def test_sigkill_mid_epoch_then_resume_is_bitwise_identical(tmp_path, cache_dir)
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     _assert_identical(tmp_path / "straight/checkpoints/last.ckpt", last)
-    total = torch.load(last, weights_only=True)["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]
-    assert total["processed"] == 40
+    assert batch_progress(torch.load(last, weights_only=True))["processed"] == 40
 
 
 @pytest.mark.parametrize("model", ["generation", "refinement", "joint", "dcgan"])
@@ -141,7 +141,7 @@ def test_every_family_steps_its_scheduler_once_per_epoch_across_a_mid_epoch_resu
     last = torch.load(tmp_path / "straight/checkpoints/last.ckpt", weights_only=True)
     per_epoch = last["expr_gan_batches_trained"] // 3
     lr0 = float(straight.optimizer.lr)
-    lrs = [g["lr"] for opt in last["optimizer_states"] for g in opt["param_groups"]]
+    lrs = learning_rates(last)
     assert lrs and all(lr == pytest.approx(lr0 / 3) for lr in lrs), lrs
     stopped = make_cfg(*base, f"max_batches={per_epoch + 2}")
     train(stopped)
@@ -149,5 +149,5 @@ def test_every_family_steps_its_scheduler_once_per_epoch_across_a_mid_epoch_resu
     assert mid["expr_gan_resume"]["epoch"] == 1 and mid["expr_gan_schedulers_at_epoch"] == 1
     train(make_cfg(*base, "ckpt_path=last"))
     resumed = torch.load(Path(stopped.paths.output_dir) / "checkpoints/last.ckpt", weights_only=True)
-    assert [g["lr"] for opt in resumed["optimizer_states"] for g in opt["param_groups"]] == pytest.approx(lrs)
-    assert resumed["lr_schedulers"][0]["last_epoch"] == last["lr_schedulers"][0]["last_epoch"] == 2
+    assert learning_rates(resumed) == pytest.approx(lrs)
+    assert scheduler_epochs(resumed) == scheduler_epochs(last) and set(scheduler_epochs(last)) == {2}

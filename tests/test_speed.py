@@ -32,10 +32,13 @@ def test_compiled_run_writes_checkpoints_that_load_uncompiled(make_cfg):
     cfg = make_cfg("model=ours", *FAST, "speed.compile=true", "speed.compile_backend=eager", "speed.channels_last=true")
     train(cfg)
     ckpt = load_checkpoint(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")
-    module = build_module(ckpt)  # built from the plain config: nothing compiled
-    assert module.generator._compiled_call_impl is None
-    out = module.translate(torch.zeros(1, 3, 32, 32), torch.eye(6)[:1])
-    assert out.shape == (1, 3, 32, 32) and torch.isfinite(out).all()
+    plain = instantiate(cfg.model)  # an uncompiled module: the keys a checkpoint must hold to load into it
+    assert set(ckpt["state_dict"]) == set(plain.state_dict()) and not any("_orig_mod" in k for k in ckpt["state_dict"])
+    module = build_module(ckpt)  # strict about missing and unexpected keys
+    compiled = apply_speed(build_module(ckpt), compile=True, compile_backend="eager")  # the same weights, compiled
+    x, c = torch.rand(2, 3, 32, 32) * 2 - 1, torch.eye(6)[:2]
+    with torch.no_grad():
+        assert torch.allclose(module.translate(x, c), compiled.translate(x, c), atol=1e-5)
 
 
 def test_per_step_logging_only_on_logging_steps(make_cfg, tmp_path):

@@ -153,7 +153,9 @@ def test_ddp_validation_metrics_equal_the_single_process_values(tmp_path):
         ["identity", "judge"]  # the referees were trained by this run (before the second process started)
     logged = json.loads((run / "metrics.json").read_text())
     ckpt = load_checkpoint(run / "checkpoints" / "last.ckpt")  # written at the end of the last validation
-    record = ckpt["callbacks"][next(k for k in ckpt["callbacks"] if "ModelCheckpoint" in k)]
+    from helpers import best_record
+
+    record = best_record(ckpt)
     assert record["monitor"] == "val/expr_acc" and Path(record["best_model_path"]).is_file()
     module = build_module(ckpt)
     cfg = OmegaConf.create(ckpt["expr_gan_config"])

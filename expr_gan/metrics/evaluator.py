@@ -9,7 +9,8 @@ Metrics (all on display-range images in [0, 1]):
   copy_ratio        mean |out - source| / mean |target - source|: 0 = copied the input, 1 = moved as far as the truth
   cond_sensitivity  mean |out_i - out_j| between outputs of one source under different targets: ~0 = one-hot ignored
   c2st_acc          a fresh classifier's held-out accuracy at telling real targets from outputs (0.5 = indistinguishable;
-                    metrics/realism.py); trained on outputs for training people's pairs
+                    metrics/realism.py); trained on outputs for training people's pairs; the mean over
+                    `c2st.seeds` classifiers, c2st_std their standard deviation, c2st_runs each one
   sharpness         outputs' detail / the real targets' (variance of the Laplacian after a 2x2 average; 1.0 = as sharp)
   sharpness_aligned_real  the same for the real targets warped into the sources' pose by the eyes: the
                     ceiling that resampling allows (NaN without eye positions)
@@ -24,12 +25,12 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 from expr_gan.data.align import align_to, aligned_pair_targets
 from expr_gan.data.faceset import FaceSet
 from expr_gan.losses.pixel_terms import paste, relit_change
-from expr_gan.metrics.realism import C2ST_DEFAULTS, c2st_accuracy, sharpness, to_uint8
+from expr_gan.metrics.realism import C2ST_DEFAULTS, blur2x, c2st_runs, mean_and_spread, sharpness, to_uint8
 from expr_gan.metrics.referees import load_or_train_referee, referee_settings
 
-METRIC_KEYS = ("expr_acc", "id_acc", "c2st_acc", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity",
+METRIC_KEYS = ("expr_acc", "id_acc", "c2st_acc", "c2st_std", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity",
                "source_expr_acc")
-BASELINES = ("copy", "oracle", "aligned", "composite")
+BASELINES = ("copy", "oracle", "aligned", "composite", "blur2x")
 
 
 class Evaluator:
@@ -120,14 +121,16 @@ class Evaluator:
         aligned = aligned_pair_targets(images, self.faces.eyes, pairs[known]) if known.any() else None
         result = {"sharpness": sharpness(outputs, targets),
                   "sharpness_aligned_real": sharpness(aligned, targets[known]) if aligned is not None else float("nan"),
-                  "c2st_acc": float("nan")}
+                  "c2st_acc": float("nan"), "c2st_std": float("nan"), "c2st_runs": []}
         if self.c2st_pairs is not None and len(self.c2st_pairs) and len(pairs):
             train = self.c2st_pairs
             fakes = torch.cat([to_uint8(self._outputs(train[i : i + batch_size, 0], train[i : i + batch_size, 1],
                                                       translate, pixels, baseline, device))
                                for i in range(0, len(train), batch_size)])
-            result["c2st_acc"] = c2st_accuracy(images[train[:, 1]], fakes, targets, outputs,
-                                               progress="C2ST classifier" if self.show_progress else None, **self.c2st)
+            runs = c2st_runs(images[train[:, 1]], fakes, targets, outputs,
+                             progress="C2ST classifiers" if self.show_progress else None, **self.c2st)
+            result["c2st_acc"], result["c2st_std"] = mean_and_spread(runs)
+            result["c2st_runs"] = runs
         return result
 
     def _outputs(self, src: torch.Tensor, tgt: torch.Tensor, translate, pixels, baseline, device) -> torch.Tensor:
@@ -137,6 +140,8 @@ class Evaluator:
             return faces.images[src].float() / 255
         if baseline == "oracle":
             return faces.images[tgt].float() / 255
+        if baseline == "blur2x":  # the C2ST's positive control: the real targets, visibly softened
+            return blur2x(faces.images[tgt]).float() / 255
         if baseline in ("aligned", "composite"):
             aligned = align_to(faces.images[tgt].float(), faces.eyes[src], faces.eyes[tgt]) / 255
             if baseline == "aligned":

@@ -9,6 +9,8 @@ c2st_acc   Lopez-Paz & Oquab (ICLR 2017). A fresh classifier (seeded, fixed budg
            (0.95 on the embedded faces at 64 px), which no person sees; after the average it still
            spots real photos blurred 2x (0.98) and scores such warped photos 0.71. It is a referee:
            built per evaluation, never a training loss, sharing weights with nothing that trains.
+           One classifier's accuracy moves with its seed, so c2st_acc is the mean over `seeds`
+           classifiers (c2st_runs) and c2st_std their standard deviation.
 sharpness  mean variance of the Laplacian of the outputs / that of the real targets, measured after
            a 2x2 average: at full resolution the embedded faces' finest scale is per-image sensor
            noise, which any resampling removes (eye-aligned real photos keep only ~0.44 of it there,
@@ -22,7 +24,8 @@ import torch.nn.functional as F
 
 from expr_gan.metrics.referees import Referee
 
-C2ST_DEFAULTS = {"steps": 500, "batch_size": 64, "width": 16, "lr": 2e-3, "seed": 0, "train_pairs": 1024, "pool": 2}
+C2ST_DEFAULTS = {"steps": 500, "batch_size": 64, "width": 16, "lr": 2e-3, "seed": 0, "train_pairs": 1024, "pool": 2,
+                 "seeds": 3}
 
 
 def to_uint8(images01: torch.Tensor) -> torch.Tensor:
@@ -43,6 +46,13 @@ def laplacian_variance(images01: torch.Tensor, pool: int = 2, batch: int = 512) 
             grey = F.avg_pool2d(grey, pool)
         values.append(F.conv2d(grey, kernel).flatten(1).var(dim=1))
     return torch.cat(values) if values else torch.zeros(0)
+
+
+def blur2x(images: torch.Tensor) -> torch.Tensor:
+    """Down- then up-sample by 2 (bilinear), back to uint8: a known, visible loss of detail (the C2ST's
+    and sharpness' positive control; expr_gan.evaluate's `blur2x` baseline)."""
+    x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    return to_uint8(F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="bilinear", align_corners=False))
 
 
 def sharpness(images: torch.Tensor, reference: torch.Tensor) -> float:
@@ -67,6 +77,23 @@ def _batches(real: torch.Tensor, fake: torch.Tensor, batch_size: int, pool: int,
         flip = torch.rand(len(x), generator=gen) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         yield x, torch.cat([torch.ones(half, dtype=torch.long), torch.zeros(half, dtype=torch.long)])
+
+
+def c2st_runs(real_train: torch.Tensor, fake_train: torch.Tensor, real_test: torch.Tensor, fake_test: torch.Tensor,
+              seeds: int = 3, seed: int = 0, **settings) -> list[float]:
+    """c2st_accuracy of `seeds` classifiers, seeded seed, seed + 1, ...: one classifier's accuracy moves
+    with its seed (initial weights, batch order), so a realism number is their mean with their spread."""
+    if seeds < 1:
+        raise ValueError(f"c2st.seeds={seeds}: expected at least 1 classifier")
+    return [c2st_accuracy(real_train, fake_train, real_test, fake_test, seed=seed + i, **settings) for i in range(seeds)]
+
+
+def mean_and_spread(values: list[float]) -> tuple[float, float]:
+    """(mean, sample standard deviation; 0.0 for a single value)."""
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
 
 
 def c2st_accuracy(real_train: torch.Tensor, fake_train: torch.Tensor, real_test: torch.Tensor,

@@ -173,10 +173,19 @@ def moved_toward_target(n: dict, one: dict) -> bool:
             or (n["l1_aligned"] <= 0.9 * one["l1_aligned"] and n["copy_ratio"] >= one["copy_ratio"] + 0.1))
 
 
+def c2st_margin(n: dict, one: dict) -> float:
+    """How much higher n's c2st_acc must be than one's to be told apart from the classifiers' seed noise:
+    0.05, or twice the standard error of the difference of the two means when that is larger."""
+    k = max(len(n.get("c2st_runs") or [1]), 1)
+    spread = (n.get("c2st_std", 0.0) ** 2 / k + one.get("c2st_std", 0.0) ** 2 / k) ** 0.5
+    return max(0.05, 2 * spread)
+
+
 def degraded(n: dict, one: dict) -> bool:
-    """Claim 8's "grotesque": no longer a face, or easier to tell from photos (c2st_acc +0.05), or its detail
-    half again further from the photos' (|ln sharpness| + ln 1.5), or the person lost (id_acc -0.2)."""
-    return (not is_face(n["state"]) or n["c2st_acc"] >= one["c2st_acc"] + 0.05
+    """Claim 8's "grotesque": no longer a face, or easier to tell from photos (c2st_acc, the mean of several
+    classifiers, higher by c2st_margin), or its detail half again further from the photos' (|ln sharpness|
+    + ln 1.5), or the person lost (id_acc -0.2)."""
+    return (not is_face(n["state"]) or n["c2st_acc"] >= one["c2st_acc"] + c2st_margin(n, one)
             or abs(math.log(max(n["sharpness"], 1e-6))) >= abs(math.log(max(one["sharpness"], 1e-6))) + math.log(1.5)
             or n["id_acc"] <= one["id_acc"] - 0.2)
 
@@ -186,7 +195,8 @@ def _iterations(r: dict) -> tuple[str, str, str]:
     parts = [moved_toward_target(m[8], m[1]) or moved_toward_target(m[16], m[1]),
              not moved_toward_target(m[2], m[1]), degraded(m[16], m[1])]
     measured = "; ".join(f"{n}: {m[n]['state']}, expr_acc {m[n]['expr_acc']:.2f}, L1 to aligned target "
-                         f"{m[n]['l1_aligned']:.3f}, copy_ratio {m[n]['copy_ratio']:.2f}, c2st {m[n]['c2st_acc']:.2f}, "
+                         f"{m[n]['l1_aligned']:.3f}, copy_ratio {m[n]['copy_ratio']:.2f}, c2st {m[n]['c2st_acc']:.2f}"
+                         f"+-{m[n].get('c2st_std', float('nan')):.2f}, "
                          f"sharpness {m[n]['sharpness']:.2f}, id_acc {m[n]['id_acc']:.2f}" for n in m)
     return measured, _verdict(parts, core=1), _holds(["8 or 16 move toward the target", "2 does not",
                                                       "16 looks worse"], parts)
