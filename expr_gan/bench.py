@@ -27,7 +27,7 @@ from pathlib import Path
 CASES = {  # name -> overrides selecting it
     "generation": ["model=generation"], "refinement": ["model=refinement", "model.mode=end_to_end"],
     "joint": ["model=joint"], "dcgan": ["model=dcgan"], "pix2pix": ["experiment=pix2pix_cpu"],
-    "stargan": ["experiment=stargan_cpu", "model.g_every_n_batches=1"], "ours": ["experiment=ours_cpu"],
+    "stargan": ["experiment=stargan_cpu"], "ours": ["experiment=ours_cpu"],
 }
 
 
@@ -38,7 +38,7 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _plain_generation(module, batch: dict, optimizers: list) -> None:
+def _plain_generation(module, batch: dict, optimizers: list, batch_idx: int) -> None:
     (opt,) = optimizers
     loss = module.loss_fn(module.net(batch["source"], batch["target_onehot"]), batch["target"])
     opt.zero_grad(set_to_none=True)
@@ -46,7 +46,7 @@ def _plain_generation(module, batch: dict, optimizers: list) -> None:
     opt.step()
 
 
-def _plain_refinement(module, batch: dict, optimizers: list) -> None:
+def _plain_refinement(module, batch: dict, optimizers: list, batch_idx: int) -> None:
     (opt,) = optimizers
     losses, features = module.step_losses(batch)
     loss = sum(losses.values())
@@ -57,25 +57,43 @@ def _plain_refinement(module, batch: dict, optimizers: list) -> None:
     opt.step()
 
 
-def _plain_gan(module, batch: dict, optimizers: list) -> None:
-    from torch import nn
+def _plain_gan(module, batch: dict, optimizers: list, batch_idx: int) -> None:
+    """The GAN step as a user would write it with the module's networks and terms: the same phases,
+    G on every `g_every_n_batches`-th batch, gradient-norm clipping, and a non-finite total skipping
+    the rest of the batch (one host sync per update, as ours)."""
+    import torch
+
+    from expr_gan.losses.term import weighted_sum
 
     opt_g, opt_d = optimizers
+    edit = module.targets(batch, module.needs_region)
 
-    def phase(train: nn.Module, frozen: nn.Module, opt, losses, steps: int) -> None:
+    def update(opt, terms: dict, make_step, train, frozen) -> bool:
         train.requires_grad_(True)
         frozen.requires_grad_(False)  # as a careful user would: no gradients for the other net
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            sum(losses(batch).values()).backward()
-            opt.step()
+        total = weighted_sum(terms, make_step(edit))[2]
+        if not bool(torch.isfinite(total.detach())):
+            return False
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        if module.gradient_clip_val:
+            torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], module.gradient_clip_val)
+        opt.step()
+        return True
 
-    for _ in range(module.iters_per_batch):
-        phase(module.discriminator, module.generator, opt_d, module.discriminator_losses, module.d_steps)
-        phase(module.generator, module.discriminator, opt_g, module.generator_losses, module.g_steps)
-        if module.generator_ema is not None:
-            module._update_ema()
-    module.discriminator.requires_grad_(True)
+    try:
+        for _ in range(module.iters_per_batch):
+            for _ in range(module.d_steps):
+                if not update(opt_d, module.d_terms, module.discriminator_step, module.discriminator, module.generator):
+                    return
+            for _ in range(module.g_steps if batch_idx % module.g_every_n_batches == 0 else 0):
+                if not update(opt_g, module.g_terms, module.generator_step, module.generator, module.discriminator):
+                    return
+                if module.generator_ema is not None:
+                    module.update_ema()
+    finally:
+        module.generator.requires_grad_(True)
+        module.discriminator.requires_grad_(True)
 
 
 def plain_steps() -> dict:
@@ -90,13 +108,14 @@ def plain_steps() -> dict:
             ConditionalGANModule: _plain_gan}
 
 
-def plain_step(module, batch: dict, optimizers: list) -> None:
-    """One training step written as a user would without Lightning (same nets, losses, optimizers)."""
+def plain_step(module, batch: dict, optimizers: list, batch_idx: int = 0) -> None:
+    """One training step written as a user would without Lightning (same nets, losses, optimizers);
+    `batch_idx`: the batch's place in its epoch (StarGAN's G updates on every n-th)."""
     step = plain_steps().get(type(module))
     if step is None:
         raise ValueError(f"bench: {type(module).__name__} has no plain reference step; "
                          "add one to plain_steps() in expr_gan/bench.py")
-    step(module, batch, optimizers)
+    step(module, batch, optimizers, batch_idx)
 
 
 class _DataClock:
@@ -137,6 +156,7 @@ class _PlainLoop:
         import torch
 
         self.module, self.device, self.dm, self.loader, self.batches = module, opts["device"], dm, None, iter(())
+        self.batch_idx = -1  # the place of the last batch in its epoch
         optimizers = module.configure_optimizers()
         self.optimizers = list(optimizers[0]) if isinstance(optimizers, tuple) else (
             list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers])
@@ -144,12 +164,13 @@ class _PlainLoop:
                                        dtype=torch.bfloat16, enabled=opts["precision"].startswith("bf16"))
 
     def _next(self) -> dict:
+        self.batch_idx += 1
         try:
             return next(self.batches)
         except StopIteration:  # a new epoch
             # made inside the fit, after the module's setup chose what batches carry
             self.loader = self.loader or self.dm.train_dataloader()
-            self.batches = iter(self.loader)
+            self.batches, self.batch_idx = iter(self.loader), 0
             return next(self.batches)
 
     def run(self, steps: int) -> float:
@@ -163,7 +184,7 @@ class _PlainLoop:
             if self.module.channels_last:  # as the module's on_after_batch_transfer does
                 batch = to_channels_last(batch)
             with self.autocast:
-                plain_step(self.module, batch, self.optimizers)
+                plain_step(self.module, batch, self.optimizers, self.batch_idx)
         _sync(self.device)
         return time.perf_counter() - start
 
@@ -207,6 +228,7 @@ def run_case(name: str, opts: dict) -> dict:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.utils import instantiate
 
+    from expr_gan.callbacks.batch_clock import BatchClock
     from expr_gan.callbacks.heap import FrozenHeap
     from expr_gan.config import config_dir
 
@@ -232,8 +254,10 @@ def run_case(name: str, opts: dict) -> dict:
     with _DataClock() as clock:
         timer = _interleaved(warmup, chunk, chunks, plain, clock, device)
         trainer = pl.Trainer(accelerator="gpu" if device.startswith("cuda") else "cpu", devices=1, max_epochs=-1,
-                             limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                             enable_model_summary=False, precision=opts["precision"], callbacks=[timer, FrozenHeap()],
+                             limit_val_batches=0, logger=False, enable_progress_bar=False,
+                             # the batch clock counts batches (the timer reads the count); it writes nothing
+                             enable_model_summary=False, precision=opts["precision"],
+                             callbacks=[timer, FrozenHeap(), BatchClock(dirpath=None)],
                              num_sanity_val_steps=0)
         trainer.fit(module, datamodule=dm)
     ours_s, plain_s = timer.ours[1:], timer.plain[1:]

@@ -27,8 +27,10 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def checkpoint_config(ckpt: dict) -> DictConfig:
-    """The resolved run config stored in a checkpoint."""
-    return OmegaConf.create(ckpt["expr_gan_config"])
+    """The resolved run config stored in a checkpoint (a GAN's from before its terms, upgraded: legacy_config.py)."""
+    from expr_gan.legacy_config import upgrade_run_config
+
+    return OmegaConf.create(upgrade_run_config(ckpt["expr_gan_config"]))
 
 
 def build_module(ckpt: dict, eval_mode: bool = True):
@@ -58,8 +60,10 @@ def load_run(path: str | Path, overrides=(), setup_data: bool = True):
     ckpt = load_checkpoint(path)
     cfg = checkpoint_config(ckpt)
     if overrides:  # on the interpolated form where stored, so data.size=32 also reaches data.source.size
+        from expr_gan.legacy_config import upgrade_run_config
+
         source = ckpt.get("expr_gan_config_source")
-        cfg = apply_overrides(OmegaConf.create(source) if source is not None else cfg, list(overrides))
+        cfg = apply_overrides(OmegaConf.create(upgrade_run_config(source)) if source is not None else cfg, list(overrides))
         OmegaConf.resolve(cfg)
     module = build_module({**ckpt, "expr_gan_config": OmegaConf.to_container(cfg)})
     dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))

@@ -4,7 +4,7 @@ Baselines: `copy` (the input itself), `oracle` (the real target photo) and, wher
 positions, `aligned` (the real target warped into the input's pose by the eyes: what a perfect model
 trained on eye-aligned targets would output, so its c2st_acc and sharpness are the ceiling that
 resampling allows) and `composite` (the input, with the aligned target pasted where it differs:
-what a perfect attention generator with `rec_target=composite`, ours, would output), and `blur2x`
+what a perfect attention generator with `targets.rec_target=composite`, ours, would output), and `blur2x`
 (the real target down- and up-sampled by 2: the realism referees' positive control, which a C2ST
 must spot and sharpness must read low). c2st_acc is the mean of `c2st.seeds` classifiers, c2st_std
 their standard deviation.

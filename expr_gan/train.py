@@ -30,7 +30,8 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
     import torch
     from hydra.utils import instantiate
 
-    from expr_gan.callbacks.checkpoints import AtomicCheckpointIO, ConfigInCheckpoint, LastCheckpoint
+    from expr_gan.callbacks.batch_clock import BatchClock
+    from expr_gan.callbacks.checkpoints import AtomicCheckpointIO, ConfigInCheckpoint
     from expr_gan.callbacks.heap import FrozenHeap
     from expr_gan.callbacks.resume import ExactResume
     from expr_gan.checkpoint import load_checkpoint
@@ -51,19 +52,22 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
     speed = dict(cfg.get("speed") or {})
     cudnn_benchmark = speed.pop("cudnn_benchmark", False)
     model = apply_speed(instantiate(cfg.model), **speed)
-    # ExactResume first: its on_train_batch_end must record the position before LastCheckpoint saves it
+    # ExactResume first: its on_train_batch_end must record the position before the batch clock saves it
     callbacks = [ExactResume(), ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True), config_source(cfg)),
                  FrozenHeap()]
     callbacks += [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
+    if not any(isinstance(c, BatchClock) for c in callbacks):  # e.g. callbacks=none: batches still count
+        callbacks.append(BatchClock(dirpath=None, max_batches=cfg.get("max_batches")))
     for callback in callbacks:  # referees trained (cached) before fit: before DDP starts its other processes
         if hasattr(callback, "prepare"):
             callback.prepare(datamodule)
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None and "_target_" in lg]
     # last.ckpt after the best-epoch file: it stores the best-model record as updated at that validation
     # (Lightning keeps the order within its checkpoint callbacks, which it runs after all others)
-    callbacks.sort(key=lambda c: isinstance(c, LastCheckpoint))
+    callbacks.sort(key=lambda c: isinstance(c, BatchClock))
     # Lightning adds its own default ModelCheckpoint (epoch=..-step=...ckpt) when no Checkpoint is given
-    # and checkpointing is enabled, and refuses a Checkpoint when it is disabled
+    # and checkpointing is enabled, and refuses a Checkpoint when it is disabled; the batch clock is
+    # one, and enabling checkpointing writes nothing when its dirpath is None
     writes = any(isinstance(c, pl.callbacks.Checkpoint) for c in callbacks)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()],
                           enable_checkpointing=writes)
@@ -176,4 +180,9 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    from expr_gan.legacy_config import old_option_error
+
+    if (moved := old_option_error(sys.argv[1:])) is not None:  # before Hydra's "not in struct, use +"
+        print(f"error: {moved}", file=sys.stderr)
+        sys.exit(2)
     main()

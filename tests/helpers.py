@@ -162,3 +162,37 @@ def learning_rates(ckpt: dict) -> list[float]:
 def scheduler_epochs(ckpt: dict) -> list[int]:
     """How many times each learning-rate scheduler has stepped."""
     return [int(s["last_epoch"]) for s in ckpt["lr_schedulers"]]
+
+
+from expr_gan.losses.term import LossTerm  # noqa: E402
+
+
+class NaNTerm(LossTerm):
+    """A loss term that is NaN from its call number `after` on (`phase`: "G" or "D"): a divergence
+    injected into one phase (`+model.d_terms.nan={_target_: helpers.NaNTerm, phase: D}`)."""
+
+    def __init__(self, weight: float = 1.0, phase: str = "G", after: int = 0):
+        super().__init__(weight)
+        self.phase, self.after, self.calls = phase, after, 0
+
+    def forward(self, step):
+        self.calls += 1
+        value = step.fake.mean() * 0.0
+        return value * float("nan") if self.calls > self.after else value
+
+
+class MeanColour(LossTerm):
+    """README's worked example of a new term: L1 between the mean colour of the output and of the
+    source, per image and channel (an edit should not relight the face)."""
+
+    def forward(self, step):
+        return (step.fake.mean((2, 3)) - step.batch.source.mean((2, 3))).abs().mean()
+
+
+class InitialWeights(pl.Callback):
+    """The module's state_dict as training starts (`InitialWeights.state`)."""
+
+    state: dict = {}
+
+    def on_fit_start(self, trainer, pl_module):
+        InitialWeights.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}

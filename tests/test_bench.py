@@ -37,3 +37,58 @@ def test_every_family_has_a_plain_reference_and_others_get_a_clear_error():
 
     with pytest.raises(ValueError, match="NewFamily has no plain reference step; add one to plain_steps"):
         plain_step(NewFamily(), {}, [])
+
+
+def _twin_runs(make_cfg, *overrides: str, batches: int = 6):
+    """One tiny GAN module trained `batches` batches by Trainer.fit, and a copy of it trained on the same
+    batches, in the same order and from the same RNG state, by the bench's plain step."""
+    import copy
+
+    import pytorch_lightning as pl
+    import torch
+    from hydra.utils import instantiate
+
+    from expr_gan.bench import plain_step
+    from expr_gan.callbacks.batch_clock import BatchClock
+
+    cfg = make_cfg(*overrides)
+    dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
+    torch.manual_seed(0)
+    module = instantiate(cfg.model)
+    twin = copy.deepcopy(module)
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=batches, limit_val_batches=0, logger=False,
+                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+                         callbacks=[BatchClock()])
+    torch.manual_seed(1)
+    trainer.fit(module, datamodule=dm)
+    optimizers = twin.configure_optimizers()
+    dm.train_sampler.set_epoch(0)  # the order Lightning's first epoch had
+    torch.manual_seed(1)
+    for index, batch in zip(range(batches), dm.train_dataloader()):
+        plain_step(twin, batch, optimizers, index)
+    return module, twin
+
+
+def test_the_plain_gan_step_trains_what_the_module_trains(make_cfg):
+    """The bench compares like with like: StarGAN's G on every 2nd batch, WGAN-GP (random interpolates),
+    gradient-norm clipping and the EMA, and the plain loop ends with the same weights, bit for bit."""
+    import torch
+
+    module, twin = _twin_runs(make_cfg, "experiment=stargan_cpu", "debug=tiny", "model.g_every_n_batches=2",
+                              "model.gradient_clip_val=0.5", "model.ema_decay=0.9", "model.generator.num_blocks=1")
+    ours, plain = module.state_dict(), twin.state_dict()
+    assert int(ours["ema_updates"]) == 3  # G stepped on batches 0, 2, 4
+    moved = [k for k in ours if not torch.equal(ours[k], plain[k])]
+    assert not moved, moved[:5]
+
+
+def test_a_plain_step_skips_what_depends_on_a_non_finite_update(make_cfg):
+    """With a D term that turns NaN from its 3rd call, neither loop updates G or its EMA from the 3rd
+    batch on (on_nonfinite=skip), and both end with the same weights."""
+    import torch
+
+    module, twin = _twin_runs(make_cfg, "model=dcgan", "model.ema_decay=0.9", "on_nonfinite=skip",
+                              "+model.d_terms.nan={_target_: helpers.NaNTerm, phase: D, after: 2}", batches=4)
+    assert int(module.ema_updates) == int(twin.ema_updates) == 2 and module.nonfinite_skipped == 2
+    ours, plain = module.state_dict(), twin.state_dict()
+    assert all(torch.equal(ours[k], plain[k]) for k in ours)

@@ -24,7 +24,7 @@ def test_last_ckpt_is_the_final_state_when_the_last_validation_is_worse(make_cfg
     """The monitored val/loss_rec gets worse every epoch: the best checkpoint is epoch 0, and last.ckpt
     must still hold the weights after the final epoch (Lightning's save_last=True would keep epoch 0's)."""
     cfg = make_cfg(f"model={model}", *QUIET, "loss._target_=helpers.WorseningL1",
-                   "trainer.max_epochs=3", "callbacks.last_checkpoint.every_n_batches=null")
+                   "trainer.max_epochs=3", "callbacks.batch_clock.every_n_batches=null")
     metrics = train(cfg)
     ckpts = _checkpoints(cfg)
     assert sorted(p.name for p in ckpts.iterdir()) == ["epoch_0000.ckpt", "last.ckpt"]
@@ -40,7 +40,7 @@ def test_last_ckpt_is_the_final_state_when_the_last_validation_is_worse(make_cfg
 
 def test_last_ckpt_without_a_monitor_and_after_a_mid_epoch_stop(make_cfg):
     cfg = make_cfg("model=dcgan", *QUIET, "callbacks.best_checkpoint.monitor=null", "max_batches=5",
-                   "callbacks.last_checkpoint.every_n_batches=2")
+                   "callbacks.batch_clock.every_n_batches=2")
     train(cfg)
     last = _load(_checkpoints(cfg) / "last.ckpt")
     assert last["expr_gan_batches_trained"] == 5 and last["global_step"] == 10  # written at the stop, not at batch 4
@@ -73,7 +73,7 @@ def test_last_ckpt_carries_the_best_record_of_its_own_validation_and_a_resume_te
     import helpers
 
     helpers.ImprovingL1.calls = 0
-    base = [*QUIET, "model=generation", "loss._target_=helpers.ImprovingL1", "callbacks.last_checkpoint.every_n_batches=null"]
+    base = [*QUIET, "model=generation", "loss._target_=helpers.ImprovingL1", "callbacks.batch_clock.every_n_batches=null"]
     cfg = make_cfg(*base, "trainer.max_epochs=2")
     train(cfg)
     ckpts = _checkpoints(cfg)
@@ -93,7 +93,7 @@ def test_the_kept_epoch_is_the_best_of_the_logged_monitor(make_cfg, model):
     from expr_gan.replication.measures import scalar_history
 
     cfg = make_cfg(f"model={model}", "callbacks.eval_metrics=null", "trainer.max_epochs=3", "data.num_identities=8",
-                   "callbacks.last_checkpoint.every_n_batches=null")
+                   "callbacks.batch_clock.every_n_batches=null")
     train(cfg)
     curve = scalar_history(Path(cfg.paths.output_dir), "val/loss_rec")
     assert len(curve) == 3 and len({v for _, v in curve}) == 3, curve  # one value per epoch, all different
@@ -114,7 +114,7 @@ def test_ours_monitors_the_loss_it_trains(make_cfg):
     dm.setup()
     batch = next(iter(dm.val_dataloader()))
     composite = module.reconstruction_target(batch)
-    assert module.rec_target == "composite" and not torch.equal(composite, batch["target_aligned"])
+    assert module.targets.rec_target == "composite" and not torch.equal(composite, batch["target_aligned"])
     module.translate = lambda source, onehot: composite
     assert float(module.eval_loss_rec(batch)) == 0.0
     module.translate = lambda source, onehot: batch["target_aligned"]

@@ -61,7 +61,7 @@ def test_group_option_composes_and_instantiates(make_cfg, tmp_path, group, optio
         assert type(logger).__name__ == "TensorBoardLogger"
     elif group == "callbacks":
         made = [instantiate(v) for v in node.values() if v is not None]
-        assert {type(c).__name__ for c in made} == {"ModelCheckpoint", "LastCheckpoint", "BatchBudget", "EvalMetrics"}
+        assert {type(c).__name__ for c in made} == {"ModelCheckpoint", "BatchClock", "EvalMetrics"}
     else:  # loss, pixels: plain objects
         assert instantiate(node) is not None
 
@@ -99,6 +99,6 @@ def test_the_default_run_is_ours_cpu_and_the_command_line_wins():
         bare = compose("train", overrides=["~experiment"])
     assert default == spelled and default.task_name == "ours_cpu"
     assert default.trainer.max_epochs == 5 and default.trainer.max_time is None  # work, not wall time
-    assert default.model.rec_target == "composite" and default.model.lambda_mask_binary > 0
+    assert default.model.targets.rec_target == "composite" and default.model.g_terms.mask_binary.weight > 0
     assert dcgan.model.generator._target_.endswith("EncoderDecoder") and dcgan.loss._target_ == "torch.nn.SmoothL1Loss"
     assert bare.task_name == "train" and bare.optimizer.lr == 0.0002 and default.optimizer.lr == 0.001 and bare.data.batch_size == 32

@@ -71,3 +71,30 @@ def test_readme_model_table_lists_every_family():
 def test_readme_model_table_commands_run(make_cfg, overrides):
     helpers.TrainingCheck.last = None
     assert_trained(train(make_cfg(*overrides, *SHORT)), helpers.TrainingCheck.last)
+
+
+def _readme_table_overrides() -> list[list[str]]:
+    """The `overrides` column of the README's ablation tables (section "Beating the identity function"),
+    a `+ ` row (added to a row above) without its plus."""
+    import re
+
+    from conftest import REPO
+    text = (REPO / "README.md").read_text().split("## Beating the identity function", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| ") and line.count("|") > 3]
+    return [re.sub(r"^\+ ", "", cell.strip("`")).split() for cell in rows if cell.startswith("`")]
+
+
+def test_readme_ablation_overrides_compose_and_build():
+    """Every override row of the README's ablation tables is today's syntax: it composes onto the
+    default run and its model builds (terms checked against the networks)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.utils import instantiate
+
+    rows = _readme_table_overrides()
+    assert len(rows) >= 15 and any(o.startswith("+g_term@") for row in rows for o in row)
+    for row in rows:
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+            cfg = compose("train", overrides=["debug=tiny", *row])
+        assert instantiate(cfg.model) is not None, row

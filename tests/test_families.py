@@ -30,8 +30,7 @@ def test_fast_dev_run(make_cfg, model):
 
 def _learns(make_cfg, model: str, batches: int) -> None:
     metrics = train(make_cfg(f"model={model}", "callbacks=none", "logger=none", "trainer.max_epochs=50",
-                             "+callbacks.check._target_=helpers.TrainingCheck", "+callbacks.budget._target_=expr_gan.callbacks.budget.BatchBudget",
-                             f"+callbacks.budget.max_batches={batches}"))
+                             "+callbacks.check._target_=helpers.TrainingCheck", f"max_batches={batches}"))
     assert_trained(metrics, helpers.TrainingCheck.last, loss_down=True)
 
 
@@ -214,8 +213,7 @@ def test_every_family_clips_gradients_with_one_option(make_cfg, model):
     for clip in ("null", "0.01"):
         helpers.GradNorms.norms = []
         train(make_cfg(f"model={model}", f"model.gradient_clip_val={clip}", "callbacks=none", "logger=none",
-                       "+callbacks.norms._target_=helpers.GradNorms",
-                       "+callbacks.budget._target_=expr_gan.callbacks.budget.BatchBudget", "+callbacks.budget.max_batches=3"))
+                       "+callbacks.norms._target_=helpers.GradNorms", "max_batches=3"))
         norms[clip] = list(helpers.GradNorms.norms)
     assert norms["null"][0] > 0.01 * 10  # the first update, unclipped: well above the limit
     assert norms["0.01"][0] == pytest.approx(0.01, rel=1e-3)  # the same update, scaled down to it

@@ -1,20 +1,40 @@
-"""The conditional GAN's realism options, each on a batch whose answer is known: what D learns as
-real (`d_real`), the reconstruction target (`rec_target`), the changed region, the binary-mask,
-mask-region, edge and feature-matching terms."""
+"""The conditional GAN's terms and edit targets, each on a batch whose answer is known: what D learns as
+real (`targets.d_real`), the reconstruction target (`targets.rec_target`), the changed region, the
+binary-mask, mask-region, edge and feature-matching terms; which combinations are refused, and why."""
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
+from expr_gan.losses import discriminator_terms as D
+from expr_gan.losses import generator_adversarial as GA
+from expr_gan.losses import image_terms as I
+from expr_gan.losses import mask_terms as M
 from expr_gan.losses.adversarial import GANLoss
+from expr_gan.losses.edit_targets import EditTargets
+from expr_gan.losses.pixel_terms import changed_region
+from expr_gan.losses.term import weighted_sum
 from expr_gan.modules.conditional_gan import ConditionalGANModule
 from expr_gan.nets.patchgan import PatchDiscriminator
 from expr_gan.nets.unet import UNetGenerator
 
 
-def make_module(**kwargs) -> ConditionalGANModule:
+def make_module(g_terms: dict | None = None, d_terms: dict | None = None, mask: bool = True,
+                discriminator: nn.Module | None = None, **targets) -> ConditionalGANModule:
+    """A tiny attention U-Net and PatchGAN with the given terms (by default: adv and an L1 reconstruction)."""
     torch.manual_seed(0)
-    return ConditionalGANModule(UNetGenerator(image_size=32, width=8, mask=True), PatchDiscriminator(width=8),
-                                nn.L1Loss(), GANLoss("lsgan"), **kwargs)
+    if g_terms is None:
+        g_terms = {"adv": GA.FoolDiscriminator(), "rec": I.Reconstruction(nn.L1Loss())}
+    return ConditionalGANModule(UNetGenerator(image_size=32, width=8, mask=mask),
+                                discriminator or PatchDiscriminator(width=8), nn.L1Loss(), GANLoss("lsgan"),
+                                g_terms=g_terms, d_terms=d_terms or {"adv": D.RealVsFake()},
+                                targets=EditTargets(**targets))
+
+
+def g_values(module: ConditionalGANModule, batch: dict) -> tuple[dict, dict, torch.Tensor]:
+    """(raw, weighted, total) of G's terms on `batch`, as one G update computes them."""
+    return weighted_sum(module.g_terms, module.generator_step(module.targets(batch, module.needs_region)))
 
 
 def make_batch() -> dict:
@@ -27,14 +47,14 @@ def make_batch() -> dict:
 
 
 def test_changed_region_marks_the_change_and_its_margin_only():
-    module, batch = make_module(), make_batch()
-    region = module.changed_region(batch["source"], batch["target_aligned"])
+    batch = make_batch()
+    region = changed_region(batch["source"], batch["target_aligned"])
     assert region.shape == (2, 1, 32, 32) and set(region.unique().tolist()) <= {0.0, 1.0}
     assert region[:, :, 12:20, 12:20].all()
     # the 9x9 high-pass spreads the change by 4 px, the margin by 2 more; beyond that nothing changed
     assert region[:, :, :5].sum() == 0 and region[:, :, 27:].sum() == 0
     lit = batch["source"] + 0.3  # a lighting change alone is not a change (high-passed)
-    assert module.changed_region(batch["source"], lit).sum() == 0
+    assert changed_region(batch["source"], lit).sum() == 0
 
 
 def test_composite_reconstruction_target():
@@ -43,45 +63,45 @@ def test_composite_reconstruction_target():
     composite = make_module(rec_target="composite").reconstruction_target(batch)
     assert torch.equal(composite[:, :, 12:20, 12:20], batch["target_aligned"][:, :, 12:20, 12:20])
     assert torch.equal(composite[:, :, :8], batch["source"][:, :, :8])  # a copy outside the change
-    with pytest.raises(ValueError, match="model.rec_target='x'"):
+    with pytest.raises(ValueError, match="model.targets.rec_target='x'"):
         make_module(rec_target="x")
 
 
 @pytest.mark.parametrize("d_real,key", [("target", "target_aligned"), ("photo", "target"), ("source", "source")])
 def test_what_d_learns_as_real(d_real, key):
     batch = make_batch()
-    real, onehot, expr = make_module(d_real=d_real)._real(batch)
-    assert real is batch[key]
-    assert torch.equal(expr, batch["source_expr" if d_real == "source" else "target_expr"])
-    assert torch.equal(onehot.argmax(1), expr)
+    edit = EditTargets(d_real=d_real)(batch)
+    assert edit.real is batch[key]
+    assert torch.equal(edit.real_expr, batch["source_expr" if d_real == "source" else "target_expr"])
+    assert torch.equal(edit.real_onehot.argmax(1), edit.real_expr)
 
 
 def test_binary_mask_and_feature_matching_terms():
     batch = make_batch()
-    plain = make_module().generator_losses(batch)
-    terms = make_module(lambda_mask_binary=2.0, lambda_fm=1.0).generator_losses(batch)
-    assert "loss_mask_binary" not in plain and "loss_fm" not in plain
+    plain = g_values(make_module(), batch)[0]
+    module = make_module({"adv": GA.FoolDiscriminator(), "mask_binary": M.BinaryMask(2.0), "fm": GA.FeatureMatching()})
+    raw, weighted, total = g_values(module, batch)
+    assert "mask_binary" not in plain and "fm" not in plain
     mask = make_module().generator.forward_with_mask(batch["source"], batch["target_onehot"])[1]
-    assert terms["loss_mask_binary"].item() == pytest.approx(2.0 * (mask * (1 - mask)).mean().item(), rel=1e-5)
-    assert terms["loss_fm"].item() > 0
-    module = make_module(lambda_fm=1.0)
-    module.generator_losses(batch)["loss_fm"].backward()
+    assert raw["mask_binary"].item() == pytest.approx((mask * (1 - mask)).mean().item(), rel=1e-5)
+    assert weighted["mask_binary"].item() == pytest.approx(2 * raw["mask_binary"].item(), rel=1e-6)  # weight 2
+    assert raw["fm"].item() > 0 and total.item() == pytest.approx(sum(v.item() for v in weighted.values()), rel=1e-6)
+    raw["fm"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.generator.parameters())
-    with pytest.raises(ValueError, match="no feature_maps"):
-        ConditionalGANModule(UNetGenerator(image_size=32, width=8), nn.Conv2d(3, 1, 1), nn.L1Loss(), GANLoss(), lambda_fm=1.0)
 
 
 def test_mask_region_term_is_zero_when_the_mask_paints_exactly_the_changed_region(monkeypatch):
     batch = make_batch()
-    module = make_module(lambda_mask_region=3.0)
-    region = module.changed_region(batch["source"], batch["target_aligned"])
+    module = make_module({"mask_region": M.MaskOnChange(3.0)})
+    assert module.needs_region  # the term reads the changed region, so the batch computes it
+    region = changed_region(batch["source"], batch["target_aligned"])
     mask = module.generator.forward_with_mask(batch["source"], batch["target_onehot"])[1]
-    expected = 3.0 * ((1 - mask) - region).abs().mean().item()
-    assert module.generator_losses(batch)["loss_mask_region"].item() == pytest.approx(expected, rel=1e-5)
+    raw, weighted, _ = g_values(module, batch)
+    assert weighted["mask_region"].item() == pytest.approx(3.0 * ((1 - mask) - region).abs().mean().item(), rel=1e-5)
     exact = lambda net, source, onehot: (source, 1 - region)  # noqa: E731  paints the changed square only
-    monkeypatch.setattr(module, "_generate", exact)
-    assert module.generator_losses(batch)["loss_mask_region"].item() == 0.0
-    assert "loss_mask_region" not in make_module().generator_losses(batch)
+    monkeypatch.setattr(module, "generate", exact)
+    assert g_values(module, batch)[0]["mask_region"].item() == 0.0
+    assert not make_module().needs_region  # nothing reads it: not computed
 
 
 def test_gradient_difference_sees_edges_not_colours():
@@ -92,10 +112,31 @@ def test_gradient_difference_sees_edges_not_colours():
     assert gradient_difference(target + 0.5, target).item() == pytest.approx(0.0, abs=1e-6)  # a colour shift
     blurred = torch.nn.functional.avg_pool2d(target, 3, 1, 1, count_include_pad=False)
     assert gradient_difference(blurred, target).item() > 0.01  # the square's edges are weaker
-    module = make_module(lambda_grad=2.0, rec_target="composite")
-    losses = module.generator_losses(make_batch())
-    losses["loss_grad"].backward()
+    module = make_module({"grad": I.GradientDifference(2.0)}, rec_target="composite")
+    g_values(module, make_batch())[0]["grad"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.generator.parameters())
+
+
+def test_terms_the_networks_cannot_serve_are_refused_naming_the_term():
+    """Refused in one place (check_terms), at construction, with the term's key and what it needs."""
+    with pytest.raises(ValueError, match=r"model.g_terms.fm: FeatureMatching needs a discriminator with feature_maps"):
+        make_module({"fm": GA.FeatureMatching()}, discriminator=nn.Conv2d(3, 1, 1))
+    with pytest.raises(ValueError, match=r"model.g_terms.tv: MaskSmoothness needs a generator with an attention mask"):
+        make_module({"tv": M.MaskSmoothness()}, mask=False)
+    with pytest.raises(ValueError, match=r"model.d_terms.cls: ExpressionHead needs a discriminator with an expression head"):
+        make_module(d_terms={"adv": D.RealVsFake(), "cls": D.ExpressionHead()})
+    with pytest.raises(ValueError, match=r"model.g_terms.gp: GradientPenalty is a D term; list it under model.d_terms"):
+        make_module({"gp": D.GradientPenalty()})
+    with pytest.raises(ValueError, match=r"model.g_terms.l1: expected a loss term .* got L1Loss"):
+        make_module({"l1": nn.L1Loss()})
+    heads = make_module({"cls": GA.ExpressionHeadOnFake()}, discriminator=PatchDiscriminator(width=8, num_classes=6))
+    assert list(heads.g_terms) == ["cls"]
+
+
+def test_a_term_at_weight_zero_or_null_is_not_computed():
+    module = make_module({"adv": GA.FoolDiscriminator(0.0), "rec": I.Reconstruction(nn.L1Loss()), "cyc": None})
+    assert list(module.g_terms) == ["rec"]
+    assert set(g_values(module, make_batch())[0]) == {"rec"}
 
 
 def resampling_blur(x: torch.Tensor) -> torch.Tensor:
@@ -173,15 +214,14 @@ def test_relit_change_marks_only_what_the_expression_moved():
 
 def test_relight_option_builds_the_composite_from_the_relit_target():
     batch = lit_and_softened_batch()
-    module = make_module(rec_target="composite", relight=True, d_real="composite", lambda_change=1.0)
+    module = make_module({"change": I.ChangedRegionL1()}, rec_target="composite", relight=True, d_real="composite")
     composite = module.reconstruction_target(batch)
     assert torch.equal(composite[:, :, :, 24:], batch["source"][:, :, :, 24:])  # the edge is copied, not repainted
     unlit = batch["target_aligned"][:, :, 14:18, 14:18].mean().item()
     assert abs(composite[:, :, 14:18, 14:18].mean().item() - 0.9) < 0.5 * abs(unlit - 0.9)  # in the source's light
-    assert torch.equal(module._real(batch)[0], composite)  # D's real images are what a perfect G outputs
-    losses = module.generator_losses(batch)
-    assert losses["loss_change"].item() > 0
-    with pytest.raises(ValueError, match="model.d_real='x'"):
+    assert torch.equal(module.targets(batch).real, composite)  # D's real images are what a perfect G outputs
+    assert g_values(module, batch)[0]["change"].item() > 0
+    with pytest.raises(ValueError, match="model.targets.d_real='x'"):
         make_module(d_real="x")
 
 
@@ -195,3 +235,72 @@ def test_relighting_runs_in_float32_under_mixed_precision():
         region_amp, relit_amp = relit_change(source, aligned)
     assert relit_amp.dtype == torch.float32 and torch.allclose(relit_amp, relit, atol=1e-5)
     assert torch.equal(region_amp, region)
+
+
+SKIP_RUN = ["model=dcgan", "model.ema_decay=0.9", "on_nonfinite=skip", "max_batches=3", "logger=none",
+            "callbacks.eval_metrics=null", "+callbacks.initial._target_=helpers.InitialWeights"]
+
+
+def _changed(cfg, prefix: str) -> bool:
+    """Whether the run's weights under `prefix` moved (batch-norm statistics move with any forward pass)."""
+    import helpers
+    from pathlib import Path
+
+    from expr_gan.checkpoint import load_checkpoint
+
+    final = load_checkpoint(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")["state_dict"]
+    return any(not torch.equal(v, helpers.InitialWeights.state[k]) for k, v in final.items()
+               if k.startswith(prefix) and "running_" not in k and (v.is_floating_point() or k == "ema_updates"))
+
+
+def test_a_skipped_d_update_skips_the_g_update_and_the_ema_after_it(make_cfg):
+    from expr_gan.train import train
+
+    cfg = make_cfg(*SKIP_RUN, "+model.d_terms.nan={_target_: helpers.NaNTerm, phase: D}")
+    metrics = train(cfg)
+    assert metrics["train/nonfinite_skipped"] == 3  # every batch, once: nothing after the skipped update ran
+    assert not _changed(cfg, "discriminator.") and not _changed(cfg, "generator.") and not _changed(cfg, "generator_ema.")
+    assert not _changed(cfg, "ema_updates")
+
+
+def test_a_skipped_g_update_skips_the_ema_but_not_the_d_update_before_it(make_cfg):
+    from expr_gan.train import train
+
+    cfg = make_cfg(*SKIP_RUN, "+model.g_terms.nan={_target_: helpers.NaNTerm}")
+    metrics = train(cfg)
+    assert metrics["train/nonfinite_skipped"] == 3
+    assert _changed(cfg, "discriminator.") and not _changed(cfg, "generator.") and not _changed(cfg, "generator_ema.")
+    finite = make_cfg(*SKIP_RUN)
+    finite.paths.output_dir += "_finite"
+    train(finite)
+    assert _changed(finite, "generator.") and _changed(finite, "generator_ema.")  # the positive control
+
+
+def test_a_new_term_is_one_class_and_one_override(make_cfg):
+    """README "Add a loss term": a class (here tests/helpers.py MeanColour) and one override train it,
+    log its raw value and count it in the total with its weight."""
+    from expr_gan.train import train
+
+    metrics = train(make_cfg("model=dcgan", "max_batches=4", "logger=none", "callbacks.eval_metrics=null",
+                             "+model.g_terms.colour={_target_: helpers.MeanColour, weight: 5}"))
+    assert metrics["train/G/colour"] > 0
+    assert metrics["train/G/total"] == pytest.approx(
+        metrics["train/G/adv"] + metrics["train/G/rec"] + 5 * metrics["train/G/colour"], rel=1e-5)
+
+
+TERM_FILES = [(group, p.stem) for group in ("g_term", "d_term")
+              for p in sorted((Path(__file__).parents[1] / "conf" / group).glob("*.yaml"))]
+
+
+@pytest.mark.parametrize("group,name", TERM_FILES)
+def test_every_term_file_adds_its_term_at_a_key(make_cfg, group, name):
+    """`+g_term@model.g_terms.x=<file>` (or d_term) composes onto ours and builds the term, in its phase."""
+    import hydra
+
+    phase = group[0]
+    head = ["model.discriminator.num_classes=6"] if name == "expression_head" else []
+    cfg = make_cfg("experiment=ours_cpu", f"+{group}@model.{phase}_terms.x={name}", *head)
+    module = hydra.utils.instantiate(cfg.model)
+    terms = module.g_terms if phase == "g" else module.d_terms
+    assert "x" in terms and terms["x"].phase == phase.upper() and list(terms)[-1] == "x"  # summed last
+

@@ -25,7 +25,7 @@ def test_scalars_and_grids_share_the_batch_step(make_cfg):
     # Lightning writes training values at step s when (s + 1) % log_every_n_steps == 0: log_terms logs
     # exactly on those steps (modules/base.py), so each of them has every term
     expected = [s for s in range(batches) if (s + 1) % 5 == 0]
-    for tag in ("train/G/loss_rec", "train/G/loss_adv", "train/D/loss_real"):
+    for tag in ("train/G/rec", "train/G/adv", "train/G/total", "train/D/adv_real", "train/D/total"):
         assert [e.step for e in events.Scalars(tag)] == expected, tag
     for tag in ("val/loss_rec", "val/expr_acc"):
         assert [e.step for e in events.Scalars(tag)] == epoch_ends, tag

@@ -18,7 +18,7 @@ from helpers import batch_progress, learning_rates, optimizer_states, scheduler_
 
 # ours with WGAN-GP: the gradient penalty draws from torch's RNG every step, and the synthetic data
 # flips pairs, so both the RNG restore and the data position matter
-EXACT = ["model.gan_loss.mode=wgan", "logger=none", "callbacks.eval_metrics=null", "trainer.max_epochs=100",
+EXACT = ["model.gan_loss.mode=wgan", "+d_term@model.d_terms.gp=gradient_penalty", "logger=none", "callbacks.eval_metrics=null", "trainer.max_epochs=100",
          "trainer.deterministic=true"]
 
 
@@ -45,7 +45,7 @@ def test_last_checkpoint_counts_batches_not_optimizer_steps(make_cfg):
 
     helpers.RecordSaves.at, helpers.RecordSaves.positions, helpers.RecordSaves.completed = [], [], []
     cfg = make_cfg("model=dcgan", "logger=none", "callbacks.eval_metrics=null", "callbacks.best_checkpoint=null",
-                   "callbacks.last_checkpoint.every_n_batches=3", "max_batches=7",
+                   "callbacks.batch_clock.every_n_batches=3", "max_batches=7",
                    "+callbacks.saves._target_=helpers.RecordSaves")
     train(cfg)
     assert helpers.RecordSaves.at == [3, 6, 7]  # every 3 batches, then at the stop (its validation's end)
@@ -57,8 +57,8 @@ def test_last_checkpoint_counts_batches_not_optimizer_steps(make_cfg):
     state = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
     assert state["expr_gan_batches_trained"] == 7 and state["global_step"] == 14  # D and G each stepped once per batch
     assert state["expr_gan_resume"]["batches_done"] == 7 and state["expr_gan_resume"]["rng"]["torch"].dtype == torch.uint8
-    with pytest.raises(Exception, match=r"callbacks.last_checkpoint.every_n_batches=0: expected a positive number"):
-        train(make_cfg("callbacks.last_checkpoint.every_n_batches=0"))
+    with pytest.raises(Exception, match=r"callbacks.batch_clock.every_n_batches=0: expected a positive number"):
+        train(make_cfg("callbacks.batch_clock.every_n_batches=0"))
 
 
 def _weights(path: Path) -> dict:
@@ -98,7 +98,7 @@ def test_resume_from_an_epoch_end_checkpoint_is_bitwise_identical(make_cfg, tmp_
 def test_sigkill_mid_epoch_then_resume_is_bitwise_identical(tmp_path, cache_dir):
     """The CLI as a user runs it: kill -9 after a periodic checkpoint, `ckpt_path=last`, compare to an uninterrupted run."""
     cmd = [sys.executable, "-m", "expr_gan.train", "debug=tiny", *EXACT, "max_batches=40", "print_config=false",
-           "callbacks.last_checkpoint.every_n_batches=4", "trainer.enable_progress_bar=false"]
+           "callbacks.batch_clock.every_n_batches=4", "trainer.enable_progress_bar=false"]
     env = {**os.environ, "EXPR_GAN_CACHE_DIR": str(cache_dir)}
     # prime the critic cache first: training the critic moves the global RNG differently from loading
     # it, so both compared runs must find it cached (a known issue: a run depends on the cache state)

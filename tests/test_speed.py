@@ -46,11 +46,11 @@ def test_per_step_logging_only_on_logging_steps(make_cfg, tmp_path):
 
     cfg = make_cfg("model=dcgan", "callbacks.eval_metrics=null", "max_batches=12", "trainer.log_every_n_steps=5")
     metrics = train(cfg)
-    assert "train/G/loss_rec" in metrics and "train/D/loss_real" in metrics
+    assert "train/G/rec" in metrics and "train/D/adv_real" in metrics
     events = sorted(Path(cfg.paths.output_dir, "tensorboard").rglob("events.out.tfevents.*"))
     acc = EventAccumulator(str(events[0]))
     acc.Reload()
-    steps = [e.step for e in acc.Scalars("train/G/loss_rec")]
+    steps = [e.step for e in acc.Scalars("train/G/rec")]
     # written at batches 5 and 10 (steps 4, 9) and at the stop (11), as without the skipping
     assert steps == [4, 9, 11]
 

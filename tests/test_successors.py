@@ -72,17 +72,18 @@ def test_patch_discriminators():
 
 @pytest.mark.parametrize("mode", ["bce", "lsgan", "hinge", "wgan"])
 def test_every_adversarial_loss_trains(make_cfg, mode):
-    metrics = train(make_cfg("model=dcgan", f"model.gan_loss.mode={mode}", *SHORT))
-    assert np.isfinite(metrics["train/D/loss_real"]) and np.isfinite(metrics["train/G/loss_adv"])
-    assert ("train/D/loss_gp" in metrics) == (mode == "wgan")
+    gp = ["+d_term@model.d_terms.gp=gradient_penalty"] if mode == "wgan" else []
+    metrics = train(make_cfg("model=dcgan", f"model.gan_loss.mode={mode}", *gp, *SHORT))
+    assert np.isfinite(metrics["train/D/adv_real"]) and np.isfinite(metrics["train/G/adv"])
+    assert ("train/D/gp" in metrics) == (mode == "wgan")
 
 
 def test_successor_losses_are_logged(make_cfg):
     metrics = train(make_cfg("experiment=ganimation_cpu", "debug=tiny", *SHORT, "model.g_every_n_batches=1"))
-    for key in ("train/G/loss_cyc", "train/G/loss_cls", "train/G/loss_mask", "train/G/loss_tv", "train/D/loss_cls", "train/D/loss_gp"):
+    for key in ("train/G/cyc", "train/G/cls", "train/G/mask", "train/G/tv", "train/D/cls", "train/D/gp"):
         assert np.isfinite(metrics[key]) and metrics[key] >= 0, key  # each term is a distance or a penalty
     # an untrained generator neither cycles back exactly nor paints a smooth, empty mask
-    assert metrics["train/G/loss_cyc"] > 0 and metrics["train/G/loss_tv"] > 0 and metrics["train/G/loss_cls"] > 0
+    assert metrics["train/G/cyc"] > 0 and metrics["train/G/tv"] > 0 and metrics["train/G/cls"] > 0
 
 
 LOGITS = torch.tensor([2.0, -1.0])

@@ -92,8 +92,9 @@ def test_optuna_search_space_parses_into_distributions():
     assert type(sweeper).__name__ == "OptunaSweeper" and cfg.optimized_metric == "val/expr_acc"
     space, fixed = create_params_from_overrides([f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()])
     assert not fixed and cfg.hydra.sweeper.direction == "maximize"
-    assert isinstance(space["model.lambda_rec"], LogUniformDistribution) and space["model.lambda_rec"].high == 300
-    assert isinstance(space["model.lambda_mask"], UniformDistribution)
+    rec = space["model.g_terms.rec.weight"]
+    assert isinstance(rec, LogUniformDistribution) and rec.high == 300
+    assert isinstance(space["model.g_terms.mask.weight"], UniformDistribution)
     assert set(space["model.gan_loss.mode"].choices) == {"lsgan", "hinge", "bce"}
     assert isinstance(space["model.gan_loss.mode"], CategoricalDistribution)
 

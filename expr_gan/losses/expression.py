@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+
+from expr_gan.losses.term import GeneratorStep, LossTerm
 
 
-class ExpressionCriticLoss(nn.Module):
-    """Cross-entropy of the critic's call on generated images against the target expression."""
+class ExpressionCritic(LossTerm):
+    """Cross-entropy of the critic's call on G's outputs (decoded to [0, 1]) against the target expression."""
 
-    def __init__(self, width: int = 24, epochs: int = 20, seed: int = 1):
-        super().__init__()
+    def __init__(self, weight: float = 1.0, width: int = 24, epochs: int = 20, seed: int = 1):
+        super().__init__(weight)
         self.settings = {"width": width, "epochs": epochs, "seed": seed}
         self._critic: list = []  # held outside the module tree: never in a checkpoint
 
@@ -32,8 +33,8 @@ class ExpressionCriticLoss(nn.Module):
                                        faces.num_expressions, self.settings)
         self._critic = [critic.eval().requires_grad_(False)]
 
-    def forward(self, images01: torch.Tensor, target_expr: torch.Tensor) -> torch.Tensor:
+    def forward(self, step: GeneratorStep):
         if not self._critic:
-            raise RuntimeError("ExpressionCriticLoss.prepare(datamodule) must run before the loss is used")
-        critic = self._critic[0].to(images01.device)
-        return F.cross_entropy(critic(images01), target_expr)
+            raise RuntimeError("ExpressionCritic.prepare(datamodule) must run before the term is used")
+        critic = self._critic[0].to(step.fake.device)
+        return F.cross_entropy(critic(step.decode(step.fake)), step.batch.target_expr)

@@ -79,7 +79,7 @@ class Evaluator:
         input's pose by the eyes: what a perfect model trained on eye-aligned targets would output),
         `composite` (the input outside the region where the aligned target differs from it, the
         aligned target relit like the input inside: what a perfect attention generator with
-        `rec_target=composite relight=true` outputs; losses/pixel_terms.py relit_change)."""
+        `targets.rec_target=composite targets.relight=true` outputs; losses/pixel_terms.py relit_change)."""
         if baseline not in (None, *BASELINES):
             raise ValueError(f"baseline={baseline!r}: expected one of {', '.join(BASELINES)}")
         faces, e = self.faces, self.num_expressions

@@ -21,8 +21,9 @@ class ExpressionEditModule(pl.LightningModule):
     (`FacePairsDataModule.setup`) and gathers them only for a family that does.
 
     `batches_trained` counts training batches (every family, whatever its optimizer steps per batch),
-    is stored in checkpoints and restored on resume. It is the run's one clock: the batch budget,
-    periodic checkpoints and the step of every logged scalar and sample grid follow it.
+    is stored in checkpoints and restored on resume. The batch clock (callbacks/batch_clock.py, which
+    train() always adds) advances it; the batch budget, periodic checkpoints and the step of every
+    logged scalar and sample grid follow it.
 
     At the end of each validation the fixed sample people are translated to every expression; the
     grid goes to TensorBoard (`samples/grid`) and to `<run dir>/samples/epoch_XXXX.png`.
@@ -46,16 +47,12 @@ class ExpressionEditModule(pl.LightningModule):
         self.gradient_clip_val = gradient_clip_val  # gradient-norm clipping of every update, every family
         self.channels_last = False  # set by expr_gan.speed.apply_speed
         self.batches_trained = 0
-        self._batch_in_epoch = 0
+        self.batch_in_epoch = 0
         # epoch means as torchmetrics: exact over all pairs, and summed across processes under DDP
         self.val_loss_rec, self.test_loss_rec = MeanMetric(), MeanMetric()
         # every family steps its optimizers itself (`update`): the same few calls a plain loop makes,
         # without the per-step closure machinery of Lightning's automatic optimisation
         self.automatic_optimization = False
-
-    def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        self.batches_trained += 1  # after the callbacks' on_train_batch_start, before the step
-        self._batch_in_epoch = batch_idx
 
     @property
     def log_step(self) -> int:
@@ -120,10 +117,10 @@ class ExpressionEditModule(pl.LightningModule):
             f"{self.batches_trained} (global step {self.global_step}); the last good checkpoint "
             f"stays in {self.trainer.default_root_dir}/checkpoints; on_nonfinite=skip skips such batches instead")
 
-    def update(self, optimizer, losses: dict, phase: str = "G") -> bool:
-        """One optimizer step on the sum of `losses`: finiteness check, zero_grad, backward, optional
-        norm clipping (`gradient_clip_val`), step. False when a non-finite batch was skipped."""
-        total = sum(losses.values())
+    def update(self, optimizer, losses: dict, phase: str = "G", total: torch.Tensor | None = None) -> bool:
+        """One optimizer step on `total` (by default the sum of `losses`): finiteness check, zero_grad,
+        backward, optional norm clipping (`gradient_clip_val`), step. False when a non-finite batch was skipped."""
+        total = sum(losses.values()) if total is None else total
         if not self.check_finite(losses, total, phase):
             return False
         optimizer.zero_grad(set_to_none=True)
@@ -146,7 +143,7 @@ class ExpressionEditModule(pl.LightningModule):
         trainer = self.trainer
         every = trainer.log_every_n_steps
         written = trainer.should_stop or bool(trainer.fast_dev_run) or (every > 0 and self.batches_trained % every == 0)
-        if not (written or self._batch_in_epoch == 0):
+        if not (written or self.batch_in_epoch == 0):
             return
         for name, value in losses.items():
             self.log(f"{prefix}/{name}", value.detach(), prog_bar=name in prog_bar)

@@ -1,89 +1,55 @@
-"""Family 4, the conditional GAN: the report's DCGAN and its successors (pix2pix, StarGAN, GANimation).
+"""Family 4, the conditional GAN: the report's DCGAN and its successors (pix2pix, StarGAN, GANimation) and ours.
 
-G(source, onehot) -> edited image, no noise. Manual optimisation: per batch, `iters_per_batch` times
-(the report's "train on one batch 8-16 times"), `d_steps` discriminator updates then `g_steps`
-generator updates (the latter only on every `g_every_n_batches`-th batch: StarGAN's n_critic), each a
-named phase. Which losses act is configuration:
+G(source, onehot) -> edited image, no noise. Which losses act is configuration: two named collections
+of loss terms (expr_gan/losses/*_terms.py), `model.d_terms` and `model.g_terms`, each summed as
+`weight * term` in the order listed; `model.targets` (losses/edit_targets.py) says what the pixel
+terms compare with and what D learns as real. Every experiment YAML lists the terms it uses.
 
-  D: adversarial (bce | lsgan | hinge | wgan + lambda_gp gradient penalty) on real vs generated,
-     + lambda_cls * expression CE of D's auxiliary head on real images (and on fakes if d_cls_on_fake).
-  G: lambda_adv * adversarial + lambda_rec * reconstruction of the true target (paired; the aligned
-     target when the datamodule provides one; high-passed with `highpass`) + lambda_cls * CE of D's head on fakes
-     + lambda_expr * CE of a separately trained expression critic (never the judge) on the output
-     + lambda_change * L1 inside the region where the target differs from the source
-       (`rec_target=composite`: the reconstruction's target is the true target inside that region and the
-       source outside it, so the unchanged face is asked to be a copy rather than a repaint;
-       `relight`: the target relit like the source and the region found in one light and softness,
-       losses/pixel_terms.py relit_change)
-     + lambda_cyc * L1 of G(G(x, c_t), c_s) to x (cycle) + lambda_mask * mean(1 - mask)
-     + lambda_mask_binary * mean(mask * (1 - mask)) (a mask of 0s and 1s: no half-blended features)
-     + lambda_tv * total variation of the mask (attention generators)
-     + lambda_mask_region * L1 of the painted area (1 - mask) to the changed region (the mask told where
-       the expression changed, instead of finding it through the pixels)
-     + lambda_grad * gradient difference to the reconstruction target (edges, not only colours)
-     + lambda_fm * L1 between D's feature maps of the output and of the (aligned) target (pix2pixHD's
-       feature matching: a perceptual loss that follows what D looks at, instead of pixels).
+One training step, per batch (manual optimisation, read top to bottom in `training_step`):
+  1. the edit targets, once (`EditBatch`: targets, changed region, D's real images);
+  2. `iters_per_batch` times (the report's "train on one batch 8-16 times"): `d_steps` D updates,
+     then `g_steps` G updates on every `g_every_n_batches`-th batch (StarGAN's n_critic), each followed
+     by the EMA of G when `ema_decay` > 0 (used for validation, grids and export);
+  3. the last update's terms logged raw (`train/D/adv`, `train/G/rec`, ...) with the weighted `total`.
+A skipped update (`on_nonfinite=skip`) ends the batch: nothing that depends on it runs.
 
-D sees (image, source, onehot) and uses what it is built to use (the report's D ignores both).
-`d_real` is what D learns as real: `target` (the aligned target when the datamodule provides one),
-`photo` (the target photo as captured, never resampled: with eye-aligned targets, D would otherwise
-learn resampling blur as "real" and teach G to blur; pair it with a D that does not see the source,
-whose pose the photo does not share), `composite` (the reconstruction target of `rec_target=composite`:
-the source, with the target pasted where it changed; what a perfect attention generator outputs, so D
-cannot tell real from fake by the lighting or the softness of the unchanged face) or `source` (the
-real source with its own label: StarGAN).
-`ema_decay > 0` keeps an exponential moving average of G, used for validation, grids and export.
+G's output is generated in each phase by the network being trained, so a network with batch norm or
+dropout sees the calls (and the random draws) it always did.
 """
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from expr_gan.losses.adversarial import gradient_penalty
-from expr_gan.losses.pixel_terms import (changed_region, gradient_difference, high_pass, paste, relit_change,
-                                         total_variation)
+from expr_gan.losses.edit_targets import EditTargets
+from expr_gan.losses.term import DiscriminatorStep, GeneratorStep, check_terms, weighted_sum
 from expr_gan.modules.base import ExpressionEditModule
 
 
 class ConditionalGANModule(ExpressionEditModule):
-    """The conditional GAN family; see the module docstring for the losses."""
+    """The conditional GAN family; see the module docstring."""
 
-    uses_aligned_targets = True  # pixel losses and D's real images use them when the data provides them
+    uses_aligned_targets = True  # pixel terms and D's real images use them when the data provides them
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: nn.Module, gan_loss: nn.Module,
-                 optimizer=None, d_optimizer=None, scheduler=None, lambda_rec: float = 1.0, lambda_adv: float = 1.0,
-                 lambda_cls: float = 1.0, lambda_cyc: float = 0.0, lambda_gp: float = 10.0, lambda_mask: float = 0.0,
-                 lambda_tv: float = 0.0, lambda_change: float = 0.0, change_threshold: float = 0.08, highpass: int = 0,
-                 lambda_mask_binary: float = 0.0, lambda_fm: float = 0.0, rec_target: str = "target",
-                 lambda_mask_region: float = 0.0, lambda_grad: float = 0.0, relight: bool = False,
-                 critic: nn.Module | None = None, lambda_expr: float = 0.0, d_cls_on_fake: bool = False, d_real: str = "target", d_steps: int = 1,
-                 g_steps: int = 1, iters_per_batch: int = 1, g_every_n_batches: int = 1, gradient_clip_val: float | None = None,
-                 ema_decay: float = 0.0, grid_every_n_epochs: int = 1, on_nonfinite: str = "stop"):
+                 g_terms: dict, d_terms: dict, targets: EditTargets | None = None, optimizer=None,
+                 d_optimizer=None, scheduler=None, d_steps: int = 1, g_steps: int = 1, iters_per_batch: int = 1,
+                 g_every_n_batches: int = 1, gradient_clip_val: float | None = None, ema_decay: float = 0.0,
+                 grid_every_n_epochs: int = 1, on_nonfinite: str = "stop"):
         super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite, scheduler)
-        if min(d_steps, g_steps) < 0 or iters_per_batch < 1:
-            raise ValueError("model.d_steps and model.g_steps must be >= 0 and model.iters_per_batch >= 1")
-        if d_real not in ("target", "photo", "composite", "source"):
-            raise ValueError(f"model.d_real={d_real!r}: expected target, photo, composite or source")
-        self.generator, self.discriminator, self.rec_loss, self.gan_loss = generator, discriminator, loss, gan_loss
+        if min(d_steps, g_steps) < 0 or iters_per_batch < 1 or g_every_n_batches < 1:
+            raise ValueError("model.d_steps and model.g_steps must be >= 0, model.iters_per_batch and "
+                             "model.g_every_n_batches >= 1")
+        self.generator, self.discriminator, self.gan_loss = generator, discriminator, gan_loss
+        self.rec_loss = loss  # val/loss_rec: the `loss` group's value against the reconstruction target
+        self.targets = targets or EditTargets()
+        self.g_terms = nn.ModuleDict(check_terms(g_terms, "G", generator, discriminator))
+        self.d_terms = nn.ModuleDict(check_terms(d_terms, "D", generator, discriminator))
+        self.needs_region = self.targets.needs_region() or any(t.needs_region for t in self.g_terms.values())
         self.d_optimizer_factory = d_optimizer or optimizer
-        self.lambda_rec, self.lambda_adv, self.lambda_cls, self.lambda_cyc = lambda_rec, lambda_adv, lambda_cls, lambda_cyc
-        self.lambda_gp, self.lambda_mask, self.lambda_tv = lambda_gp, lambda_mask, lambda_tv
-        self.lambda_mask_binary, self.lambda_fm = lambda_mask_binary, lambda_fm
-        self.lambda_mask_region, self.lambda_grad = lambda_mask_region, lambda_grad
-        if lambda_fm > 0 and not hasattr(discriminator, "feature_maps"):
-            raise ValueError(f"model.lambda_fm={lambda_fm}: {type(discriminator).__name__} has no feature_maps")
-        self.lambda_change, self.change_threshold = lambda_change, change_threshold
-        if rec_target not in ("target", "composite"):
-            raise ValueError(f"model.rec_target={rec_target!r}: expected target or composite")
-        self.rec_target, self.relight = rec_target, relight
-        if highpass and (highpass < 3 or highpass % 2 == 0):
-            raise ValueError(f"model.highpass={highpass}: expected 0 (off) or an odd size >= 3")
-        self.highpass = highpass
-        self.critic, self.lambda_expr = critic, lambda_expr
-        self.d_cls_on_fake, self.d_real = d_cls_on_fake, d_real
         self.d_steps, self.g_steps, self.iters_per_batch = d_steps, g_steps, iters_per_batch
         self.g_every_n_batches = g_every_n_batches
         self.ema_decay = ema_decay
@@ -91,164 +57,108 @@ class ConditionalGANModule(ExpressionEditModule):
         self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
 
     # ---- generator views ------------------------------------------------------------------------
-    def _generate(self, net: nn.Module, source: torch.Tensor, onehot: torch.Tensor):
+    def generate(self, net: nn.Module, source: torch.Tensor, onehot: torch.Tensor):
         """(image, mask or None) from any generator."""
         if hasattr(net, "forward_with_mask"):  # attention generators: the mask too, through __call__
             return net(source, onehot, with_mask=True)
         return net(source, onehot), None
 
     def translate(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
-        return self._generate(self.generator_ema or self.generator, source, onehot)[0]
+        return self.generate(self.generator_ema or self.generator, source, onehot)[0]
 
     def grid_extra_rows(self, source, onehot):
-        mask = self._generate(self.generator_ema or self.generator, source, onehot)[1]
+        mask = self.generate(self.generator_ema or self.generator, source, onehot)[1]
         if mask is None:
             return []
         pixels = self.trainer.datamodule.pixels  # masks are shown as images: white = input kept
         return [pixels.encode(mask.expand(-1, source.shape[1], -1, -1) * 255)]
 
     def double_backward_networks(self) -> list[str]:
-        """Sub-networks whose gradients are differentiated (WGAN-GP's D): expr_gan.speed leaves them uncompiled."""
-        return ["discriminator"] if self.gan_loss.mode == "wgan" and self.lambda_gp > 0 else []
+        """Sub-networks whose gradients are differentiated (a gradient penalty's D): expr_gan.speed
+        leaves them uncompiled."""
+        from expr_gan.losses.discriminator_terms import GradientPenalty
 
-    # ---- phases -------------------------------------------------------------------------------
+        return ["discriminator"] if any(isinstance(t, GradientPenalty) for t in self.d_terms.values()) else []
+
+    def terms(self) -> dict:
+        """Every acting term, as `G/<name>` and `D/<name>`."""
+        return {**{f"G/{k}": t for k, t in self.g_terms.items()}, **{f"D/{k}": t for k, t in self.d_terms.items()}}
+
     def on_fit_start(self) -> None:
-        if self.critic is not None and self.lambda_expr > 0:
-            self.critic.prepare(self.trainer.datamodule)
+        for term in self.terms().values():
+            term.prepare(self.trainer.datamodule)
 
-    def _real(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(real image, its one-hot, its expression) shown to D."""
-        if self.d_real == "source":
-            e = batch["source_expr"]
-            return batch["source"], F.one_hot(e, batch["target_onehot"].shape[1]).to(batch["source"].dtype), e
-        if self.d_real == "composite":
-            changed, target = self.edit_targets(batch)
-            real = paste(batch["source"], target, changed)
-        else:
-            real = batch["target"] if self.d_real == "photo" else batch.get("target_aligned", batch["target"])
-        return real, batch["target_onehot"], batch["target_expr"]
-
-    def discriminator_losses(self, batch: dict) -> dict:
-        """D: real images are real, generated ones fake; optional gradient penalty and expression head."""
-        source, onehot = batch["source"], batch["target_onehot"]
+    # ---- the two phases -------------------------------------------------------------------------
+    def discriminator_step(self, batch) -> DiscriminatorStep:
+        """D's outputs on its real images and on G's output (generated without gradients)."""
         with torch.no_grad():
-            fake = self._generate(self.generator, source, onehot)[0]
-        real, real_onehot, real_expr = self._real(batch)
-        real_logits, real_cls = self.discriminator(real, source, real_onehot)
-        fake_logits, fake_cls = self.discriminator(fake, source, onehot)
-        losses = {"loss_real": self.gan_loss(real_logits, True), "loss_fake": self.gan_loss(fake_logits, False)}
-        if self.gan_loss.mode == "wgan" and self.lambda_gp > 0:
-            losses["loss_gp"] = self.lambda_gp * gradient_penalty(self.discriminator, real, fake, source, onehot)
-        if real_cls is not None and self.lambda_cls > 0:
-            cls = F.cross_entropy(real_cls, real_expr)
-            if self.d_cls_on_fake:
-                cls = (cls + F.cross_entropy(fake_cls, batch["target_expr"])) / 2
-            losses["loss_cls"] = self.lambda_cls * cls
-        return losses
+            fake = self.generate(self.generator, batch.source, batch.onehot)[0]
+        real_logits, real_classes = self.discriminator(batch.real, batch.source, batch.real_onehot)
+        fake_logits, fake_classes = self.discriminator(fake, batch.source, batch.onehot)
+        return DiscriminatorStep(batch, fake, real_logits, real_classes, fake_logits, fake_classes, self.gan_loss,
+                                 self.discriminator)
 
-    def generator_losses(self, batch: dict) -> dict:
-        """G: fool D, reconstruct the (aligned) target, show the target expression, cycle back, sparse masks."""
-        source, onehot = batch["source"], batch["target_onehot"]
-        fake, mask = self._generate(self.generator, source, onehot)
-        fake_logits, fake_cls = self.discriminator(fake, source, onehot)
-        losses = {"loss_adv": self.lambda_adv * self.gan_loss(fake_logits, True, for_discriminator=False)}
-        needs_region = self.rec_target == "composite" or self.lambda_change > 0 or self.lambda_mask_region > 0
-        changed, edit_target = self.edit_targets(batch, needs_region)  # once per step
-        if self.lambda_rec > 0 or self.lambda_grad > 0:
-            target = self.reconstruction_target(batch, changed, edit_target)
-            if self.lambda_rec > 0:
-                losses["loss_rec"] = self.lambda_rec * self.rec_loss(self.pixel_view(fake), self.pixel_view(target))
-            if self.lambda_grad > 0:
-                losses["loss_grad"] = self.lambda_grad * gradient_difference(fake, target)
-        if fake_cls is not None and self.lambda_cls > 0:
-            losses["loss_cls"] = self.lambda_cls * F.cross_entropy(fake_cls, batch["target_expr"])
-        if self.critic is not None and self.lambda_expr > 0:
-            fake01 = self.trainer.datamodule.pixels.decode(fake)
-            losses["loss_expr"] = self.lambda_expr * self.critic(fake01, batch["target_expr"])
-        if self.lambda_change > 0:
-            losses["loss_change"] = self.lambda_change * self.change_loss(fake, source, batch, changed, edit_target)
-        if self.lambda_cyc > 0:
-            back = F.one_hot(batch["source_expr"], onehot.shape[1]).to(onehot.dtype)
-            losses["loss_cyc"] = self.lambda_cyc * (self._generate(self.generator, fake, back)[0] - source).abs().mean()
-        if mask is not None and self.lambda_mask > 0:
-            losses["loss_mask"] = self.lambda_mask * (1 - mask).mean()
-        if mask is not None and self.lambda_mask_binary > 0:
-            losses["loss_mask_binary"] = self.lambda_mask_binary * (mask * (1 - mask)).mean()
-        if mask is not None and self.lambda_mask_region > 0:  # paint (1 - mask) exactly where the target changed
-            losses["loss_mask_region"] = self.lambda_mask_region * ((1 - mask) - changed).abs().mean()
-        if mask is not None and self.lambda_tv > 0:
-            losses["loss_tv"] = self.lambda_tv * total_variation(mask)
-        if self.lambda_fm > 0:
-            real = batch.get("target_aligned", batch["target"])
-            with torch.no_grad():
-                real_maps = self.discriminator.feature_maps(real, source, onehot)
-            fake_maps = self.discriminator.feature_maps(fake, source, onehot)
-            losses["loss_fm"] = self.lambda_fm * sum((f - r).abs().mean() for f, r in zip(fake_maps, real_maps)) / len(fake_maps)
-        return losses
+    def generator_step(self, batch) -> GeneratorStep:
+        """G's output and mask, and D's view of it."""
+        fake, mask = self.generate(self.generator, batch.source, batch.onehot)
+        fake_logits, fake_classes = self.discriminator(fake, batch.source, batch.onehot)
+        return GeneratorStep(batch, fake, mask, fake_logits, fake_classes, self.gan_loss, self.discriminator,
+                             lambda image, onehot: self.generate(self.generator, image, onehot), self.targets.view,
+                             self.decode_pixels)
 
-    def pixel_view(self, x: torch.Tensor) -> torch.Tensor:
-        """What the pixel losses compare: the image, or with `highpass` > 0 the image minus its local mean
-        over `highpass` px. Captures of one person differ in lighting (a gradient drawn per capture),
-        which no model can predict from the source: a plain L1 to the target then pays the model to
-        repaint the whole face in the target's light, a blurred blend over the person."""
-        return high_pass(x, self.highpass) if self.highpass else x
+    def decode_pixels(self, x: torch.Tensor) -> torch.Tensor:
+        """Network pixels -> [0, 1], with the datamodule's pixel codec (for terms that judge images)."""
+        return self.trainer.datamodule.pixels.decode(x)
 
-    def changed_region(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """[B, 1, H, W] of 0/1: where the target differs from the source (losses/pixel_terms.py)."""
-        return changed_region(source, target, self.change_threshold)
-
-    def edit_targets(self, batch: dict, need_region: bool = True) -> tuple[torch.Tensor | None, torch.Tensor]:
-        """(changed region or None, the target the pixel losses ask for): the (aligned) target and, when
-        `need_region`, where it differs from the source; with `relight`, the target relit like the source
-        and the region found again in that light (losses/pixel_terms.py relit_change)."""
-        target = batch.get("target_aligned", batch["target"])
-        if self.relight:
-            return relit_change(batch["source"], target, self.change_threshold)
-        return (self.changed_region(batch["source"], target) if need_region else None), target
-
-    def reconstruction_target(self, batch: dict, changed: torch.Tensor | None = None,
-                              target: torch.Tensor | None = None) -> torch.Tensor:
-        """What loss_rec compares the output with: the (aligned) target, or with `rec_target=composite`
-        the target inside the changed region and the source elsewhere. Captures differ in lighting,
-        which nothing in the source predicts; asked for the target everywhere, an attention generator
-        repaints the whole face a little (a grey mask: every edge of the person softened).
-        `changed` and `target`: edit_targets' answer when the caller has it."""
-        if target is None or (changed is None and self.rec_target == "composite"):
-            changed, target = self.edit_targets(batch, self.rec_target == "composite")
-        return target if self.rec_target == "target" else paste(batch["source"], target, changed)
-
-    def change_loss(self, fake: torch.Tensor, source: torch.Tensor, batch: dict,
-                    changed: torch.Tensor | None = None, target: torch.Tensor | None = None) -> torch.Tensor:
-        """L1 to the (aligned) target inside the region where the target differs from the source.
-
-        The expression lives in a few percent of the pixels, so a plain L1 is satisfied by copying the
-        input; averaging over the changed region only makes the edit as important as the copy.
-        """
-        if target is None or changed is None:
-            changed, target = self.edit_targets(batch)
-        changed = changed.to(fake.dtype)
-        error = (self.pixel_view(fake) - self.pixel_view(target)).abs()
-        return (error * changed).sum() / (changed.sum() * fake.shape[1]).clamp_min(1.0)
-
-    def _phase(self, optimizer, compute_losses, batch: dict, phase: str) -> dict:
-        """One update of one network (`update`: check, backward, clipping, step); returns its losses.
-
-        The other network is frozen from before the forward pass, so autograd neither records nor
-        computes its weight gradients (freezing only around backward, as Lightning's toggled_optimizer
-        is usually shown, still pays for them: the G phase cost 5-8 % more than a plain loop's).
-        """
-        other = self.discriminator if phase == "G" else self.generator
-        other.requires_grad_(False)
+    @contextmanager
+    def frozen(self, net: nn.Module):
+        """`net` without weight gradients from before the forward pass: autograd neither records nor
+        computes them (freezing only around backward, as Lightning's toggled_optimizer is usually
+        shown, still pays for them: the G phase cost 5-8 % more than a plain loop's)."""
+        net.requires_grad_(False)
         try:
-            losses = compute_losses(batch)
-            self.update(optimizer, losses, phase)
+            yield
         finally:
-            other.requires_grad_(True)
-        return losses
+            net.requires_grad_(True)
+
+    def phase(self, name: str, batch, optimizer) -> tuple[dict, torch.Tensor, bool]:
+        """One update of D or G on its terms: (raw values, total, whether the update was made)."""
+        terms, other = (self.d_terms, self.generator) if name == "D" else (self.g_terms, self.discriminator)
+        with self.frozen(other):
+            step = self.discriminator_step(batch) if name == "D" else self.generator_step(batch)
+            raw, weighted, total = weighted_sum(terms, step)
+            updated = self.update(optimizer, weighted, name, total)
+        return raw, total, updated
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        edit = self.targets(batch, self.needs_region)  # 1. what both phases need, once per batch
+        trains_g = batch_idx % self.g_every_n_batches == 0
+        logged: dict = {}
+        for _ in range(self.iters_per_batch):
+            for _ in range(self.d_steps):  # 2. D learns real from generated
+                raw, total, updated = self.phase("D", edit, opt_d)
+                logged["D"] = raw, total
+                if not updated:  # skipped: G would learn from a D that did not move
+                    return self.log_phases(logged)
+            for _ in range(self.g_steps if trains_g else 0):  # 3. G learns from D and the targets
+                raw, total, updated = self.phase("G", edit, opt_g)
+                logged["G"] = raw, total
+                if not updated:  # skipped: the EMA and later updates would follow a G that did not move
+                    return self.log_phases(logged)
+                if self.generator_ema is not None:  # 4. the average follows G
+                    self.update_ema()
+        self.log_phases(logged)
+
+    def log_phases(self, logged: dict) -> None:
+        """The last update's raw terms and total of each phase, once per batch (detached)."""
+        for name, (raw, total) in logged.items():
+            self.log_terms(f"train/{name}", {**raw, "total": total}, prog_bar=("rec", "adv") if name == "G" else ())
 
     @torch.no_grad()
-    def _update_ema(self) -> None:
-        # warm-up: early on the average follows G closely, so short runs are not dominated by the init
+    def update_ema(self) -> None:
+        """Move the EMA of G towards G (warm-up: early on it follows G closely, so short runs are not
+        dominated by the initial weights)."""
         n = self.ema_updates.float()  # a tensor: no host sync on GPUs
         weight = 1 - torch.clamp((1 + n) / (10 + n), max=self.ema_decay)
         self.ema_updates += 1
@@ -257,25 +167,15 @@ class ConditionalGANModule(ExpressionEditModule):
         for ema, live in zip(self.generator_ema.buffers(), self.generator.buffers()):
             ema.copy_(live)
 
-    def training_step(self, batch: dict, batch_idx: int) -> None:
-        opt_g, opt_d = self.optimizers()
-        d_losses = g_losses = {}
-        for _ in range(self.iters_per_batch):
-            for _ in range(self.d_steps):
-                d_losses = self._phase(opt_d, self.discriminator_losses, batch, "D")
-            for _ in range(self.g_steps if batch_idx % self.g_every_n_batches == 0 else 0):
-                g_losses = self._phase(opt_g, self.generator_losses, batch, "G")
-                if self.generator_ema is not None:
-                    self._update_ema()
-        # the last phase of each network, once per batch (detached: no extra graph work)
-        self.log_terms("train/D", d_losses, prog_bar=())
-        self.log_terms("train/G", g_losses, prog_bar=("loss_rec", "loss_adv"))
+    def reconstruction_target(self, batch: dict) -> torch.Tensor:
+        """What the reconstruction compares the output with (`model.targets.rec_target`)."""
+        return self.targets(batch, self.targets.rec_target == "composite").rec_target
 
     def eval_loss_rec(self, batch: dict) -> torch.Tensor:
-        """val/loss_rec (the best-epoch monitor): loss_rec as G trains it, unweighted: the same target
-        (the composite for ours, the aligned target otherwise) in the same pixel view."""
-        fake = self.translate(batch["source"], batch["target_onehot"])
-        return self.rec_loss(self.pixel_view(fake), self.pixel_view(self.reconstruction_target(batch)))
+        """val/loss_rec (the best-epoch monitor): the reconstruction as G trains it, unweighted: the same
+        target (the composite for ours, the aligned target otherwise) in the same pixel view."""
+        fake, view = self.translate(batch["source"], batch["target_onehot"]), self.targets.view
+        return self.rec_loss(view(fake), view(self.reconstruction_target(batch)))
 
     def configure_optimizers(self):
         opt_g = self.make_optimizer(self.generator.parameters())

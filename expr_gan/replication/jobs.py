@@ -126,7 +126,7 @@ _CONTROLS = [
         ("experiment=paper_joint", "model.refiner.condition=tile", "model.refiner.cond_scale=255"), JOINT, 64, HEAD_64, eval_overrides=tuple(IDENTITY_SPLIT), role="control",
         about="the joint head with the target label tiled into the refiner it reads (planes of 0 or 255, the "
         "images' units): must reach >= 90 %"),
-    Job("dcgan__no_adv", ("experiment=paper_dcgan", "model.lambda_adv=0"), DCGAN, cpu_overrides=BOTTLENECK_16,
+    Job("dcgan__no_adv", ("experiment=paper_dcgan", "model.g_terms.adv.weight=0"), DCGAN, cpu_overrides=BOTTLENECK_16,
         role="control", about="the cGAN without its adversarial term, a plain regressor: must give (blurry) faces"),
 ]
 
