@@ -12,7 +12,9 @@ class CheckpointError(ValueError):
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """torch.load(path, weights_only=True) with errors that name the file and what was expected."""
+    """torch.load(path, weights_only=True) with errors that name the file and what was expected; the
+    stored configs of a conditional GAN from before its losses were terms are read as terms
+    (legacy_config.py), so every loader sees the current form."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
@@ -23,14 +25,17 @@ def load_checkpoint(path: str | Path) -> dict:
                               f"data (it must load with torch.load(weights_only=True)): {err}") from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "expr_gan_config" not in ckpt:
         raise CheckpointError(f"checkpoint {path} is not an expr_gan checkpoint (no state_dict / expr_gan_config)")
+    from expr_gan.legacy_config import upgrade_run_config
+
+    for key in ("expr_gan_config", "expr_gan_config_source"):  # a GAN's from before its terms, as terms
+        if ckpt.get(key) is not None:
+            ckpt[key] = upgrade_run_config(ckpt[key])
     return ckpt
 
 
 def checkpoint_config(ckpt: dict) -> DictConfig:
-    """The resolved run config stored in a checkpoint (a GAN's from before its terms, upgraded: legacy_config.py)."""
-    from expr_gan.legacy_config import upgrade_run_config
-
-    return OmegaConf.create(upgrade_run_config(ckpt["expr_gan_config"]))
+    """The resolved run config stored in a checkpoint."""
+    return OmegaConf.create(ckpt["expr_gan_config"])
 
 
 def build_module(ckpt: dict, eval_mode: bool = True):
@@ -60,10 +65,8 @@ def load_run(path: str | Path, overrides=(), setup_data: bool = True):
     ckpt = load_checkpoint(path)
     cfg = checkpoint_config(ckpt)
     if overrides:  # on the interpolated form where stored, so data.size=32 also reaches data.source.size
-        from expr_gan.legacy_config import upgrade_run_config
-
         source = ckpt.get("expr_gan_config_source")
-        cfg = apply_overrides(OmegaConf.create(upgrade_run_config(source)) if source is not None else cfg, list(overrides))
+        cfg = apply_overrides(OmegaConf.create(source) if source is not None else cfg, list(overrides))
         OmegaConf.resolve(cfg)
     module = build_module({**ckpt, "expr_gan_config": OmegaConf.to_container(cfg)})
     dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))

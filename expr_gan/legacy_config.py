@@ -23,6 +23,12 @@ OLD_KEYS = {
     "change_threshold": "model.targets.change_threshold", "highpass": "model.targets.highpass",
 }
 
+# the old module's defaults, for a node that did not store a key
+OLD_DEFAULTS = {**{key: 0.0 for key in OLD_KEYS if key.startswith("lambda_")},
+                "lambda_rec": 1.0, "lambda_adv": 1.0, "lambda_cls": 1.0, "lambda_gp": 10.0, "critic": None,
+                "d_cls_on_fake": False, "rec_target": "target", "relight": False, "change_threshold": 0.08,
+                "highpass": 0, "d_real": "target"}
+
 
 def is_old_gan_config(model: dict) -> bool:
     """Whether a (resolved) model node is a conditional GAN's in the flat, pre-terms form."""
@@ -37,19 +43,17 @@ def upgrade_model_config(model: dict) -> dict:
     """The terms form of an old conditional GAN's model node (a copy; other nodes are returned as they are)."""
     if not is_old_gan_config(model):
         return model
-    old, new = copy.deepcopy(model), {}
-    get = lambda key, default=0.0: old.pop(key, default)  # noqa: E731  every old key leaves the node
+    old = copy.deepcopy(model)
+    get = lambda key: old.pop(key, OLD_DEFAULTS[key])  # noqa: E731  every old key leaves the node
     generator, discriminator = old.get("generator") or {}, old.get("discriminator") or {}
     has_mask = bool(generator.get("mask"))
     has_head = bool(discriminator.get("num_classes")) or str(discriminator.get("_target_", "")).endswith(
         "StarGANDiscriminator")
     wgan = (old.get("gan_loss") or {}).get("mode") == "wgan"
-    lam = {key: get(key, 1.0 if key in ("lambda_rec", "lambda_adv", "lambda_cls") else 10.0 if key == "lambda_gp"
-                    else 0.0) for key in OLD_KEYS if key.startswith("lambda_")}
-    critic, on_fake = get("critic", None), get("d_cls_on_fake", False)
-    new["targets"] = {"_target_": f"{TERMS}.edit_targets.EditTargets", "rec_target": get("rec_target", "target"),
-                      "relight": get("relight", False), "change_threshold": get("change_threshold", 0.08),
-                      "highpass": get("highpass", 0), "d_real": get("d_real", "target")}
+    lam = {key: get(key) for key in OLD_KEYS if key.startswith("lambda_")}
+    critic, on_fake = get("critic"), get("d_cls_on_fake")
+    targets = {"_target_": f"{TERMS}.edit_targets.EditTargets",
+               **{key: get(key) for key in ("rec_target", "relight", "change_threshold", "highpass", "d_real")}}
     d_terms = {"adv": _term("discriminator_terms.RealVsFake", 1.0)}
     if wgan and lam["lambda_gp"] > 0:
         d_terms["gp"] = _term("discriminator_terms.GradientPenalty", lam["lambda_gp"])
@@ -72,7 +76,7 @@ def upgrade_model_config(model: dict) -> dict:
     for name, target, weight, servable, options in wanted:
         if servable and lam[weight] > 0:
             g_terms[name] = _term(target, lam[weight], **options)
-    return {**old, **new, "d_terms": d_terms, "g_terms": g_terms}
+    return {**old, "targets": targets, "d_terms": d_terms, "g_terms": g_terms}
 
 
 def upgrade_run_config(config: dict) -> dict:

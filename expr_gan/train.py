@@ -65,12 +65,10 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
     # last.ckpt after the best-epoch file: it stores the best-model record as updated at that validation
     # (Lightning keeps the order within its checkpoint callbacks, which it runs after all others)
     callbacks.sort(key=lambda c: isinstance(c, BatchClock))
-    # Lightning adds its own default ModelCheckpoint (epoch=..-step=...ckpt) when no Checkpoint is given
-    # and checkpointing is enabled, and refuses a Checkpoint when it is disabled; the batch clock is
-    # one, and enabling checkpointing writes nothing when its dirpath is None
-    writes = any(isinstance(c, pl.callbacks.Checkpoint) for c in callbacks)
+    # the batch clock is a Checkpoint, so Lightning adds no default ModelCheckpoint of its own (it would
+    # refuse one with checkpointing disabled); with callbacks=none it writes nothing (dirpath None)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()],
-                          enable_checkpointing=writes)
+                          enable_checkpointing=True)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path == "last":  # resume this run dir (hydra.run.dir=<the killed run's dir>)
         ckpt_path = out_dir / "checkpoints" / "last.ckpt"

@@ -38,7 +38,7 @@ def assert_raw_terms_logged(new: dict, old: dict, weights: dict) -> None:
         assert new["logged"][f"train/{phase}/total"] == pytest.approx(total, rel=1e-5, abs=1e-6)
 
 
-def weights_of(name: str, tmp_path) -> dict:
+def weights_of(name: str) -> dict:
     """{phase: {term: weight}} of case `name` as composed."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -62,7 +62,7 @@ def check_cases(names: list[str], tmp_path) -> None:
                     "re-record with the old code (tests/bit_identity.py)")
     for name in names:
         assert_same_run(name, made["cases"][name], RECORDED["cases"][name])
-        assert_raw_terms_logged(made["cases"][name], RECORDED["cases"][name], weights_of(name, tmp_path))
+        assert_raw_terms_logged(made["cases"][name], RECORDED["cases"][name], weights_of(name))
 
 
 def test_the_default_run_and_the_presets_train_bit_identically(tmp_path):
@@ -74,7 +74,7 @@ def test_every_term_and_option_trains_bit_identically(tmp_path):
     check_cases([n for n in CASES if n not in FAST], tmp_path)
 
 
-def test_a_moved_weight_is_caught(tmp_path):
+def test_a_moved_weight_is_caught():
     """The comparison can fail: one flipped bit in one tensor's digest, or a changed logged value."""
     old = RECORDED["cases"]["paper_dcgan"]
     moved = json.loads(json.dumps(old))
@@ -88,7 +88,7 @@ def test_a_moved_weight_is_caught(tmp_path):
                           "train/D/adv_real": old["logged"]["train/D/loss_real"],
                           "train/D/adv_fake": old["logged"]["train/D/loss_fake"], "train/D/total": 0.0, "train/G/total": 0.0}
     with pytest.raises(AssertionError):  # the total is missing (0): caught
-        assert_raw_terms_logged(relogged, old, weights_of("paper_dcgan", tmp_path))
+        assert_raw_terms_logged(relogged, old, weights_of("paper_dcgan"))
 
 
 def test_the_record_covers_every_case_and_every_term():

@@ -29,6 +29,7 @@ def test_an_old_model_node_upgrades_to_what_the_experiment_composes_now(experime
 
 def test_current_configs_pass_through_and_a_checkpoint_of_before_loads(generation_ckpt, tmp_path):
     import torch
+    from hydra.utils import instantiate
 
     from expr_gan.checkpoint import load_run
     from expr_gan.modules.conditional_gan import ConditionalGANModule
@@ -42,7 +43,7 @@ def test_current_configs_pass_through_and_a_checkpoint_of_before_loads(generatio
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("train", overrides=["experiment=pix2pix_cpu", "debug=tiny"])
     config = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "data", "pixels", "loss")}
-    module = __import__("hydra").utils.instantiate(cfg.model)
+    module = instantiate(cfg.model)
     config["model"] = {**BEFORE["pix2pix_cpu"], "generator": config["model"]["generator"],
                        "discriminator": config["model"]["discriminator"]}
     old = tmp_path / "old.ckpt"

@@ -63,7 +63,7 @@ class EditTargets:
         else:
             changed = changed_region(source, aligned, self.change_threshold) if need_region else None
             target = aligned
-        composite = paste(source, target, changed) if "composite" in (self.rec_target, self.d_real) else None
+        composite = paste(source, target, changed) if self.needs_region() else None
         rec_target = composite if self.rec_target == "composite" else target
         if self.d_real == "source":
             real_expr = batch["source_expr"]
