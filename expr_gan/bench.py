@@ -81,13 +81,20 @@ def _plain_gan(module, batch: dict, optimizers: list, batch_idx: int) -> None:
         opt.step()
         return True
 
+    g_steps = module.g_steps if batch_idx % module.g_every_n_batches == 0 else 0
     try:
         for _ in range(module.iters_per_batch):
+            # as pix2pix's loop: one G forward for D's update and G's when nothing else depends on it running twice
+            shared = module.generate(module.generator, edit.source, edit.onehot) \
+                if module.shares_forward and module.d_steps and g_steps else None
             for _ in range(module.d_steps):
-                if not update(opt_d, module.d_terms, module.discriminator_step, module.discriminator, module.generator):
+                if not update(opt_d, module.d_terms, lambda e: module.discriminator_step(e, shared), module.discriminator,
+                              module.generator):
                     return
-            for _ in range(module.g_steps if batch_idx % module.g_every_n_batches == 0 else 0):
-                if not update(opt_g, module.g_terms, module.generator_step, module.generator, module.discriminator):
+            for g_step in range(g_steps):
+                reuse = shared if g_step == 0 else None
+                if not update(opt_g, module.g_terms, lambda e, reuse=reuse: module.generator_step(e, reuse),
+                              module.generator, module.discriminator):
                     return
                 if module.generator_ema is not None:
                     module.update_ema()

@@ -15,24 +15,56 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from expr_gan.config import config_dir
+from expr_gan.timing import process_started
 
+STARTED = process_started()  # the command's start: timings.json's start-up phase begins here
 log = logging.getLogger(__name__)
 
 
-def train(cfg: DictConfig) -> dict[str, float | str]:
+def train(cfg: DictConfig, started: float | None = None) -> dict[str, float | str]:
     """Fit the configured model on the configured data; returns the final logged metrics
     (with `run_test`, also `test/...` and `test/checkpoint`: which weights were tested).
 
-    Everything the run writes (config, checkpoints, TensorBoard events, sample PNGs, metrics.json)
-    goes under `cfg.paths.output_dir`.
+    Everything the run writes (config, checkpoints, TensorBoard events, sample PNGs, metrics.json,
+    timings.json) goes under `cfg.paths.output_dir`. `started`: when the command started (a
+    perf_counter value; the CLI passes its process's start), so timings.json covers the start-up too.
     """
-    import pytorch_lightning as pl
-    import torch
-    from hydra.utils import instantiate
+    from expr_gan import timing
+
+    with timing.recording(started) as timings:
+        if started is not None:  # the interpreter, the imports before train() and the config
+            timings.end(timings.begin("startup", started=started))
+        try:
+            return _train(cfg)
+        finally:
+            _write_timings(cfg, timings)
+
+
+def _write_timings(cfg: DictConfig, timings) -> None:
+    """timings.json in the run dir (also after a failure: where the time went before it) and the table in the log."""
+    from expr_gan.io import atomic_write_text
+
+    from pytorch_lightning.utilities import rank_zero_only
+
+    out_dir = Path(cfg.paths.output_dir)
+    if not out_dir.is_dir() or rank_zero_only.rank != 0:  # DDP: rank 0 writes the run's files
+        return
+    atomic_write_text(out_dir / "timings.json", json.dumps(timings.summary(), indent=2))
+    log.info("where the time went (own seconds of each phase; timings.json):\n%s", timings.table())
+
+
+def _train(cfg: DictConfig) -> dict[str, float | str]:
+    from expr_gan.timing import timed
+
+    with timed("startup/imports"):  # torch and Lightning: imported here so --help stays fast
+        import pytorch_lightning as pl
+        import torch
+        from hydra.utils import instantiate
 
     from expr_gan.callbacks.batch_clock import BatchClock
     from expr_gan.callbacks.checkpoints import AtomicCheckpointIO, ConfigInCheckpoint
     from expr_gan.callbacks.heap import FrozenHeap
+    from expr_gan.callbacks.phase_timer import PhaseTimer
     from expr_gan.callbacks.resume import ExactResume
     from expr_gan.checkpoint import load_checkpoint
     from expr_gan.io import atomic_write_text
@@ -54,13 +86,13 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
     model = apply_speed(instantiate(cfg.model), **speed)
     # ExactResume first: its on_train_batch_end must record the position before the batch clock saves it
     callbacks = [ExactResume(), ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True), config_source(cfg)),
-                 FrozenHeap()]
+                 FrozenHeap(), PhaseTimer()]
     callbacks += [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
     if not any(isinstance(c, BatchClock) for c in callbacks):  # e.g. callbacks=none: batches still count
         callbacks.append(BatchClock(dirpath=None, max_batches=cfg.get("max_batches")))
     for callback in callbacks:  # referees trained (cached) before fit: before DDP starts its other processes
         if hasattr(callback, "prepare"):
-            callback.prepare(datamodule)
+            callback.prepare(datamodule, wiring_check=bool(cfg.trainer.get("fast_dev_run")))
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None and "_target_" in lg]
     # last.ckpt after the best-epoch file: it stores the best-model record as updated at that validation
     # (Lightning keeps the order within its checkpoint callbacks, which it runs after all others)
@@ -85,13 +117,15 @@ def train(cfg: DictConfig) -> dict[str, float | str]:
 
     started = time.perf_counter()
     with run_settings(cudnn_benchmark):  # process-wide settings, restored after the run
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        with timed("fit"):
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         metrics = scalars()
         fit_seconds = round(time.perf_counter() - started, 1)
         if cfg.get("run_test"):  # on every rank (collective under DDP)
             # the best checkpoint when one was kept (as lightning-hydra-template does), else the last weights
             best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
-            trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
+            with timed("test"):
+                trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
             metrics.update(scalars())  # test/... keys; the fit metrics are kept
             metrics["test/checkpoint"] = Path(best).name if best else "last weights"
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and trainer.strategy.root_device.type == "cuda" \
@@ -151,7 +185,7 @@ def main(cfg: DictConfig) -> float | None:
     if cfg.get("print_config", True):
         print(OmegaConf.to_yaml(cfg, resolve=True))
     try:
-        metrics = train(cfg)
+        metrics = train(cfg, started=STARTED)
     except Exception as err:
         # the job's failure is recorded in its run dir (expr_gan.report shows it); in a sweep the
         # other jobs go on, and a sweeper sees NaN for this one

@@ -77,3 +77,17 @@ def test_export_cli(tmp_path, capsys):
     assert "Could not override 'colour'" in capsys.readouterr().err
     assert run(synthetic_main, [f"out={tmp_path}", "size=8"]) == 2
     assert "32 to 256" in capsys.readouterr().err
+
+
+def test_rendering_in_processes_gives_the_same_pixels_in_order():
+    """Forked workers render contiguous ranges of people; gathered in order, every tensor is the
+    same as one process's, whatever the number of workers (a worker per person included)."""
+    source = SyntheticFaces(num_identities=7, size=32, captures=2)
+    one = source.render(workers=1)
+    for workers in (3, 7):
+        many = source.render(workers=workers)
+        for name in ("images", "identity", "expression", "eyes"):
+            assert torch.equal(getattr(many, name), getattr(one, name)), (workers, name)
+    from expr_gan.data.synthetic import _chunks, _render_workers
+    assert [list(c) for c in _chunks(7, 3)] == [[0, 1], [2, 3, 4], [5, 6]]
+    assert len(_chunks(2, 8)) == 2 and _render_workers(10) == 1  # a handful of people: no processes

@@ -14,7 +14,8 @@ def _events(run: Path):
 
 def test_scalars_and_grids_share_the_batch_step(make_cfg):
     cfg = make_cfg("model=dcgan", "trainer.max_epochs=2", "trainer.log_every_n_steps=5",
-                   "callbacks.eval_metrics.every_n_epochs=1", "callbacks.eval_metrics.max_pairs=16")
+                   "callbacks.eval_metrics.every_n_epochs=1", "callbacks.eval_metrics.max_pairs=16",
+                   "callbacks.eval_metrics.referees=true")
     train(cfg)
     run = Path(cfg.paths.output_dir)
     import json

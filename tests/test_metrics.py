@@ -151,7 +151,7 @@ def test_training_logs_val_metrics(make_cfg):
     from expr_gan.checkpoint import load_run
     from expr_gan.metrics.evaluator import METRIC_KEYS
 
-    cfg = make_cfg("logger=none")
+    cfg = make_cfg("logger=none", "callbacks.eval_metrics.referees=true", "callbacks.eval_metrics.c2st=${c2st}")
     metrics = train(cfg)
     module, dm, stored = load_run(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")
     callback = instantiate(stored.callbacks.eval_metrics)
@@ -235,3 +235,35 @@ def test_a_referees_weights_do_not_depend_on_the_global_rng():
         weights.append(model.head[1].weight.detach().clone())
     assert torch.equal(weights[0], weights[1])
     assert not torch.equal(weights[0], weights[2])
+
+
+def test_evaluation_schedule_every_n_epochs_and_the_last():
+    """every_n_epochs=N evaluates epochs N, 2N, ... and the last; null only the last (the default run);
+    never under fast_dev_run or the sanity check."""
+    from types import SimpleNamespace
+
+    from expr_gan.callbacks.eval_metrics import EvalMetrics
+
+    def due(every, epoch, max_epochs=5, **state):
+        trainer = SimpleNamespace(**{"sanity_checking": False, "fast_dev_run": False, "datamodule": object(),
+                                     "should_stop": False, "current_epoch": epoch, "max_epochs": max_epochs, **state})
+        return EvalMetrics(every_n_epochs=every)._due(trainer)
+
+    assert [e for e in range(5) if due(3, e)] == [2, 4]
+    assert [e for e in range(5) if due(None, e)] == [4]
+    assert due(None, 1, should_stop=True)  # a run stopped early (max_batches) is evaluated at its last validation
+    assert not due(1, 4, fast_dev_run=True) and not due(1, 4, sanity_checking=True)
+
+
+def test_an_evaluator_without_referees_or_c2st_measures_the_rest_the_same(setup):
+    """referees=False trains and loads no referee; its metrics are absent, not zero, and every other
+    metric equals the full evaluator's."""
+    dm, ev, cache = setup
+    light = evaluator_for(dm, REFEREE, heldout="test", referees=False, with_c2st=False)
+    assert light.judge is None and light.idnet is None
+    assert set(light.metric_keys()) == {"sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity"}
+    full = ev.evaluate(dm.test_pairs[:40], baseline="aligned")
+    m = light.evaluate(dm.test_pairs[:40], baseline="aligned")
+    assert not {"expr_acc", "id_acc", "source_expr_acc"} & set(m)
+    for key in light.metric_keys():
+        assert m[key] == full[key], key

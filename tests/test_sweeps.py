@@ -146,6 +146,7 @@ def test_ddp_validation_metrics_equal_the_single_process_values(tmp_path):
     run, cold = tmp_path / "run", tmp_path / "cold_cache"
     result = run_cli("expr_gan.train", "model=joint", "debug=tiny", "trainer=ddp", "trainer.accelerator=cpu",
                      "trainer.devices=2", "data.pair_policy=from_neutral", "callbacks.eval_metrics.every_n_epochs=1",
+                     "callbacks.eval_metrics.referees=true", "callbacks.eval_metrics.c2st=${c2st}",
                      "callbacks.best_checkpoint.monitor=val/expr_acc", "callbacks.best_checkpoint.mode=max",
                      "print_config=false", f"hydra.run.dir={run}", cwd=REPO, timeout=900,
                      env={"EXPR_GAN_CACHE_DIR": str(cold)})

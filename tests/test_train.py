@@ -58,7 +58,12 @@ def test_cli_writes_tensorboard_scalars_and_images(tmp_path, cache_dir):
     tags = {v.tag for f in (tmp_path / "run" / "tensorboard").glob("events*") for ev in EventFileLoader(str(f)).Load()
             for v in ev.summary.value}
     assert "_hparams_/session_start_info" in tags  # the HPARAMS tab
-    assert {"val/expr_acc", "val/id_acc", "val/cond_sensitivity"} <= set(scalars)
+    # the default run's evaluation: the referee-free metrics once, at the end (expr_gan.evaluate adds the rest)
+    assert {"val/cond_sensitivity", "val/copy_ratio", "val/sharpness"} <= set(scalars)
+    assert not {"val/expr_acc", "val/id_acc", "val/c2st_acc"} & set(scalars)
+    phases = {p["name"] for p in json.loads((tmp_path / "run" / "timings.json").read_text())["phases"]}
+    assert "evaluation/epoch_1" in phases and "evaluation/epoch_0" not in phases
+    assert not any(name.startswith("referee/") for name in phases)  # not needed, so neither trained nor loaded
 
 
 def test_cli_rejects_bad_overrides(tmp_path):

@@ -16,6 +16,7 @@ import torch
 from pytorch_lightning.plugins import TorchCheckpointIO
 
 from expr_gan.io import atomic_write
+from expr_gan.timing import timed
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -23,7 +24,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     leaves a truncated `last.ckpt`; the previous one stays until the new one is complete."""
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
-        atomic_write(Path(os.fspath(path)), lambda tmp: torch.save(checkpoint, tmp))
+        with timed("checkpoint", file=Path(os.fspath(path)).name):
+            atomic_write(Path(os.fspath(path)), lambda tmp: torch.save(checkpoint, tmp))
 
 
 class ConfigInCheckpoint(pl.Callback):

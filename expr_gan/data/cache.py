@@ -11,6 +11,7 @@ import torch
 
 from expr_gan.data.faceset import FaceSet
 from expr_gan.io import atomic_write, load_cache_file
+from expr_gan.timing import timed
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # bump when the stored layout or a renderer changes
@@ -33,7 +34,13 @@ def load_or_build(cache_dir: str | Path | None, name: str, settings: dict, build
     checksum does not match is rebuilt with a warning naming it; any other error is raised (a bug
     must not become a silent rebuild on every run).
     """
+    with timed(f"data/{name}") as phase:
+        return _load_or_build(cache_dir, name, settings, build, phase)
+
+
+def _load_or_build(cache_dir, name: str, settings: dict, build: Callable[[], FaceSet], phase: dict) -> FaceSet:
     if cache_dir is None:
+        phase["cached"] = False
         return build()
     path = Path(cache_dir) / f"{name}-{cache_key(settings)}.pt"
     stored = load_cache_file(path, {"images", "identity", "expression", "eyes", "expression_names", "checksum"}) \
@@ -41,9 +48,11 @@ def load_or_build(cache_dir: str | Path | None, name: str, settings: dict, build
     if stored is not None:
         faces = FaceSet.from_tensors(stored)
         if stored["checksum"] == _checksum(faces.images):
+            phase.update(cached=True, images=len(faces))
             return faces
         log.warning("cache file %s is corrupt (checksum mismatch); rebuilding it", path)
-    faces = build()
+    faces = build()  # rendering the embedded faces, or decoding a dataset's files
+    phase.update(cached=False, images=len(faces))
     payload = {**faces.to_tensors(), "checksum": _checksum(faces.images), "settings": json.dumps(settings, default=str)}
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
     log.info("cached %d images in %s", len(faces), path)

@@ -12,6 +12,7 @@ from expr_gan.data.faceset import FaceSet
 from expr_gan.data.pairs import make_pairs, split_pairs
 from expr_gan.data.pixels import PixelRange
 from expr_gan.data.sampler import EpochSampler, ShardSampler
+from expr_gan.timing import timed
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,8 @@ class FacePairsDataModule(pl.LightningDataModule):
         pairs = getattr(self, f"{split}_pairs")
         aligned = self._gathers_aligned()
         if aligned and split not in self._aligned_cache:  # once per split: batches then only gather
-            self._aligned_cache[split] = aligned_pair_targets(self.faces.images, self.faces.eyes, pairs)
+            with timed(f"data/align_targets/{split}", pairs=len(pairs)):
+                self._aligned_cache[split] = aligned_pair_targets(self.faces.images, self.faces.eyes, pairs)
         # its own generator: starting an epoch's iterator draws a worker seed, which must not move
         # the global RNG that training steps draw from (exact resume, see expr_gan/callbacks/resume.py)
         dataset = PairDataset(self.faces, pairs, self.pixels, self._aligned_cache[split] if aligned else None)

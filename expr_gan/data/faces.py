@@ -323,3 +323,21 @@ def render_face(ident: Identity, expression: str, capture: Capture, size: int = 
     eyes_canvas = np.array([[0.5 - ident.eye_dx, ident.eye_y], [0.5 + ident.eye_dx, ident.eye_y]]) * CANVAS
     eyes_px = (forward[:, :2] @ eyes_canvas.T + forward[:, 2:]).T * (size / CANVAS)
     return out, eyes_px.astype(np.float32)
+
+
+def render_people(seed: int, people: range, captures: int, alignment: str, size: int,
+                  channels: int) -> tuple[list, list, list, list]:
+    """(images, eye positions, identities, expressions) of `people`, each with every capture of every
+    expression, in that order. A module-level function of plain values (numpy and Pillow only), so a
+    spawned worker process imports nothing else."""
+    images, eyes, identity, expression = [], [], [], []
+    for person in people:
+        ident = sample_identity(seed, person)
+        for capture in range(captures):
+            for e, name in enumerate(EXPRESSIONS):
+                pixels, eye_px = render_face(ident, name, sample_capture(seed, person, e, capture, alignment), size, channels)
+                images.append(pixels)
+                eyes.append(eye_px)
+                identity.append(person)
+                expression.append(e)
+    return images, eyes, identity, expression

@@ -6,10 +6,14 @@ of the model's checkpoint: it is rebuilt (or loaded from the cache) when trainin
 """
 from __future__ import annotations
 
+import logging
+
 import torch
 import torch.nn.functional as F
 
 from expr_gan.losses.term import GeneratorStep, LossTerm
+
+log = logging.getLogger(__name__)
 
 
 class ExpressionCritic(LossTerm):
@@ -20,12 +24,22 @@ class ExpressionCritic(LossTerm):
         self.settings = {"width": width, "epochs": epochs, "seed": seed}
         self._critic: list = []  # held outside the module tree: never in a checkpoint
 
-    def prepare(self, datamodule) -> None:
-        """Train (or load from the cache) the critic on the datamodule's training people's real images."""
-        from expr_gan.metrics.referees import load_or_train_referee
+    def prepare(self, datamodule, wiring_check: bool = False) -> None:
+        """Train (or load from the cache) the critic on the datamodule's training people's real images.
+
+        `wiring_check` (fast_dev_run): an untrained critic of the same shape, not cached: the term's
+        code runs in seconds instead of waiting a minute for a critic whose calls one batch cannot use."""
+        from expr_gan.metrics.referees import Referee, load_or_train_referee
 
         datamodule.setup()
         faces = datamodule.faces
+        if wiring_check:
+            log.info("fast_dev_run: the expression critic is untrained (a wiring check)")
+            with torch.random.fork_rng():  # as a trained one, it leaves the global RNG as it found it
+                torch.manual_seed(self.settings["seed"])
+                critic = Referee(faces.images.shape[1], faces.num_expressions, width=self.settings["width"])
+            self._critic = [critic.eval().requires_grad_(False)]
+            return
         train_ids = torch.unique(faces.identity[datamodule.train_pairs[:, 0]])
         mask = torch.isin(faces.identity, train_ids)
         critic = load_or_train_referee(datamodule.cache_dir, "critic", datamodule.fingerprint(),

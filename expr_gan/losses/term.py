@@ -66,7 +66,8 @@ class LossTerm(nn.Module):
     (`train/G/<name>`). `requires` names what the networks must provide: "mask" (an attention
     generator), "class_head" (a discriminator with an expression head), "feature_maps" (a
     discriminator exposing them). `needs_region`: the term reads `batch.changed`. `prepare(datamodule)`
-    runs once before training (a term that trains or loads something).
+    runs once before training (a term that trains or loads something); `wiring_check=True` under
+    Lightning's `fast_dev_run`, where a term skips slow work its value does not need to be computed.
     """
 
     phase = "G"  # "G" or "D": the collection the term belongs in
@@ -77,7 +78,7 @@ class LossTerm(nn.Module):
         super().__init__()
         self.weight = float(weight)
 
-    def prepare(self, datamodule) -> None:
+    def prepare(self, datamodule, wiring_check: bool = False) -> None:
         """Work done once before training; nothing by default."""
 
     def extra_repr(self) -> str:

@@ -33,19 +33,37 @@ METRIC_KEYS = ("expr_acc", "id_acc", "c2st_acc", "c2st_std", "sharpness", "l1", 
 BASELINES = ("copy", "oracle", "aligned", "composite", "blur2x")
 
 
+REFEREE_KEYS = ("expr_acc", "id_acc", "source_expr_acc")  # need the judge and the identity net
+C2ST_KEYS = ("c2st_acc", "c2st_std")
+
+
 class Evaluator:
     """Referees trained on `train_ids`' real images; galleries of `heldout_ids`' real images.
 
     `c2st_pairs`: pairs of training people on which the C2ST classifier learns (outputs against their
     real targets); `c2st`: its settings (metrics/realism.py C2ST_DEFAULTS). None skips the C2ST.
+    `referees=False`: no judge and no identity net (none trained or loaded): the metrics without them
+    (`metric_keys()`: sharpness, l1, psnr, ssim, copy_ratio, cond_sensitivity, and the C2ST's).
     """
 
     def __init__(self, faces: FaceSet, train_ids: torch.Tensor, heldout_ids: torch.Tensor, fingerprint: dict,
                  cache_dir=None, referee: dict | None = None, c2st_pairs: torch.Tensor | None = None,
-                 c2st: dict | None = None):
+                 c2st: dict | None = None, referees: bool = True):
         self.faces, self.num_expressions = faces, faces.num_expressions
         self.c2st_pairs, self.c2st = c2st_pairs, {**C2ST_DEFAULTS, **(c2st or {})}
         self.show_progress = False  # progress bars for the C2ST (a CLI turns them on; never inside Lightning's bar)
+        self.judge = self.idnet = None
+        self.judge_real_acc = float("nan")
+        if referees:
+            self._load_referees(train_ids, heldout_ids, fingerprint, cache_dir, referee)
+
+    def metric_keys(self) -> tuple[str, ...]:
+        """The METRIC_KEYS this evaluator computes (without referees or without a C2ST: fewer)."""
+        skipped = (REFEREE_KEYS if self.judge is None else ()) + (C2ST_KEYS if self.c2st_pairs is None else ())
+        return tuple(k for k in METRIC_KEYS if k not in skipped)
+
+    def _load_referees(self, train_ids, heldout_ids, fingerprint, cache_dir, referee) -> None:
+        faces = self.faces
         images01 = faces.images.float() / 255
         train_mask = torch.isin(faces.identity, train_ids)
         labels = faces.expression[train_mask]
@@ -92,11 +110,12 @@ class Evaluator:
             target_expr = faces.expression[tgt]
             out01 = self._outputs(src, tgt, translate, pixels, baseline, device)
             outputs.append(to_uint8(out01))
-            pred = self.judge.predict(out01)
-            confusion += torch.bincount(target_expr * e + pred, minlength=e * e).view(e, e)
-            sums["expr"] += float((pred == target_expr).sum())
-            sums["source_expr"] += float((pred == faces.expression[src]).sum())
-            sums["id"] += float(self._id_hits(out01, tgt, faces.identity[src]).sum())
+            if self.judge is not None:
+                pred = self.judge.predict(out01)
+                confusion += torch.bincount(target_expr * e + pred, minlength=e * e).view(e, e)
+                sums["expr"] += float((pred == target_expr).sum())
+                sums["source_expr"] += float((pred == faces.expression[src]).sum())
+                sums["id"] += float(self._id_hits(out01, tgt, faces.identity[src]).sum())
             sums["l1"] += float((out01 - tgt01).abs().mean(dim=(1, 2, 3)).sum())
             sums["psnr"] += float(peak_signal_noise_ratio(out01, tgt01, data_range=1.0, reduction="none",
                                                           dim=(1, 2, 3)).clamp(max=100).sum())
@@ -111,6 +130,8 @@ class Evaluator:
                    "cond_sensitivity": self._cond_sensitivity(pairs, translate, pixels, baseline, max_sources, device)}
         outputs = torch.cat(outputs) if outputs else faces.images[:0]
         metrics.update(self._realism(pairs, outputs, translate, pixels, baseline, batch_size, device))
+        if self.judge is None:  # not measured: absent, not zero
+            metrics = {k: v for k, v in metrics.items() if k not in REFEREE_KEYS}
         return {**metrics, "confusion": confusion.tolist(), "num_pairs": len(pairs)}
 
     def _realism(self, pairs, outputs, translate, pixels, baseline, batch_size, device) -> dict:
@@ -178,14 +199,17 @@ class Evaluator:
         return total / max(count, 1)
 
 
-def evaluator_for(dm, referee: dict | None = None, heldout: str = "test", c2st: dict | None = None) -> Evaluator:
-    """An Evaluator for a set-up FacePairsDataModule: referees on its train people, galleries of `heldout`
-    people, the C2ST trained on a fixed, seeded subset of training pairs (`c2st.train_pairs` of them)."""
+def evaluator_for(dm, referee: dict | None = None, heldout: str = "test", c2st: dict | None = None,
+                  referees: bool = True, with_c2st: bool = True) -> Evaluator:
+    """An Evaluator for a set-up FacePairsDataModule: referees on its train people (`referees=False`:
+    none), galleries of `heldout` people, the C2ST (`with_c2st=False`: none) trained on a fixed, seeded
+    subset of training pairs (`c2st.train_pairs` of them)."""
     dm.setup()
     pairs = {"val": dm.val_pairs, "test": dm.test_pairs if len(dm.test_pairs) else dm.val_pairs}[heldout]
     train_ids = torch.unique(dm.faces.identity[dm.train_pairs[:, 0]])
     heldout_ids = torch.unique(dm.faces.identity[pairs[:, 0]])
     settings = {**C2ST_DEFAULTS, **(c2st or {})}
     order = torch.randperm(len(dm.train_pairs), generator=torch.Generator().manual_seed(settings["seed"]))
-    c2st_pairs = dm.train_pairs[order[: int(settings["train_pairs"])]]
-    return Evaluator(dm.faces, train_ids, heldout_ids, dm.fingerprint(), dm.cache_dir, referee, c2st_pairs, settings)
+    c2st_pairs = dm.train_pairs[order[: int(settings["train_pairs"])]] if with_c2st else None
+    return Evaluator(dm.faces, train_ids, heldout_ids, dm.fingerprint(), dm.cache_dir, referee, c2st_pairs, settings,
+                     referees=referees)

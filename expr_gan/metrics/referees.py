@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from expr_gan.io import atomic_write, load_cache_file
+from expr_gan.timing import note, timed
 from torch import nn
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ def load_or_train_referee(cache_dir: str | Path | None, kind: str, fingerprint: 
 
     The global RNG is left as it was found: a run must not depend on whether its referees and critic
     were cached (training one draws dropout masks, loading one draws initial weights)."""
-    with torch.random.fork_rng():
+    with torch.random.fork_rng(), timed(f"referee/{kind}" if kind in ("judge", "identity") else kind):
         return _load_or_train_referee(cache_dir, kind, fingerprint, images01, labels, num_classes, settings)
 
 
@@ -175,10 +176,12 @@ def _load_or_train_referee(cache_dir, kind, fingerprint, images01, labels, num_c
         model = Referee(stored["channels"], stored["num_classes"], width=stored["width"])
         try:
             model.load_state_dict(stored["state_dict"])
+            note(cached=True)
             return model.eval()
         except RuntimeError as err:  # the weights of another architecture (stale): retrain
             log.warning("referee cache %s is stale (%s); retraining", path, " ".join(str(err).split())[:200])
     label = f"training the {kind} network on {len(images01)} real training-people images (cached after)"
+    note(cached=False, images=len(images01))
     model = train_referee(images01, labels, num_classes, epochs=settings["epochs"], width=settings["width"],
                           seed=settings["seed"], progress=label)
     if path is not None:

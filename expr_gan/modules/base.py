@@ -209,6 +209,12 @@ class ExpressionEditModule(pl.LightningModule):
 
     def log_sample_grid(self) -> torch.Tensor:
         """Render the grid of the datamodule's fixed sample people; log it and save a PNG."""
+        from expr_gan.timing import timed
+
+        with timed(f"samples/epoch_{self.current_epoch}"):
+            return self._sample_grid()
+
+    def _sample_grid(self) -> torch.Tensor:
         from expr_gan.visual import save_png
 
         dm = self.trainer.datamodule

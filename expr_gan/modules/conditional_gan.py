@@ -13,8 +13,11 @@ One training step, per batch (manual optimisation, read top to bottom in `traini
   3. the last update's terms logged raw (`train/D/adv`, `train/G/rec`, ...) with the weighted `total`.
 A skipped update (`on_nonfinite=skip`) ends the batch: nothing that depends on it runs.
 
-G's output is generated in each phase by the network being trained, so a network with batch norm or
-dropout sees the calls (and the random draws) it always did.
+G's forward is shared by an iteration's D updates and its first G update when G is a pure function
+of its input (`pure_forward`: no dropout, no running statistics, as ours' instance-norm U-Net): G does
+not change between them, so the output D learns from is the one G then learns through, computed
+once (about a tenth of ours' step). A network with batch norm or dropout is run in each phase, so it
+sees the calls (and the random draws) it always did.
 """
 from __future__ import annotations
 
@@ -27,6 +30,18 @@ from torch import nn
 from expr_gan.losses.edit_targets import EditTargets
 from expr_gan.losses.term import DiscriminatorStep, GeneratorStep, check_terms, weighted_sum
 from expr_gan.modules.base import ExpressionEditModule
+
+
+def pure_forward(net: nn.Module) -> bool:
+    """Whether `net`'s training-mode forward is a pure function of its input and weights: no dropout
+    and no running statistics (batch norm updates them on every call), so two calls give the same
+    output and leave the same state as one."""
+    for module in net.modules():
+        if isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0:
+            return False
+        if isinstance(module, nn.modules.batchnorm._NormBase) and module.track_running_stats:
+            return False
+    return True
 
 
 class ConditionalGANModule(ExpressionEditModule):
@@ -54,6 +69,7 @@ class ConditionalGANModule(ExpressionEditModule):
         self.g_every_n_batches = g_every_n_batches
         self.ema_decay = ema_decay
         self.generator_ema = copy.deepcopy(generator).requires_grad_(False) if ema_decay > 0 else None
+        self.shares_forward = pure_forward(generator)
         self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
 
     # ---- generator views ------------------------------------------------------------------------
@@ -86,21 +102,25 @@ class ConditionalGANModule(ExpressionEditModule):
 
     def on_fit_start(self) -> None:
         for term in self.terms().values():
-            term.prepare(self.trainer.datamodule)
+            term.prepare(self.trainer.datamodule, wiring_check=bool(self.trainer.fast_dev_run))
 
     # ---- the two phases -------------------------------------------------------------------------
-    def discriminator_step(self, batch) -> DiscriminatorStep:
-        """D's outputs on its real images and on G's output (generated without gradients)."""
-        with torch.no_grad():
-            fake = self.generate(self.generator, batch.source, batch.onehot)[0]
+    def discriminator_step(self, batch, shared=None) -> DiscriminatorStep:
+        """D's outputs on its real images and on G's output (generated without gradients, or `shared`:
+        G's (image, mask) of this iteration, computed once for D and G)."""
+        if shared is not None:
+            fake = shared[0].detach()
+        else:
+            with torch.no_grad():
+                fake = self.generate(self.generator, batch.source, batch.onehot)[0]
         real_logits, real_classes = self.discriminator(batch.real, batch.source, batch.real_onehot)
         fake_logits, fake_classes = self.discriminator(fake, batch.source, batch.onehot)
         return DiscriminatorStep(batch, fake, real_logits, real_classes, fake_logits, fake_classes, self.gan_loss,
                                  self.discriminator)
 
-    def generator_step(self, batch) -> GeneratorStep:
-        """G's output and mask, and D's view of it."""
-        fake, mask = self.generate(self.generator, batch.source, batch.onehot)
+    def generator_step(self, batch, shared=None) -> GeneratorStep:
+        """G's output and mask (`shared`: already computed this iteration, with its graph), and D's view of it."""
+        fake, mask = shared if shared is not None else self.generate(self.generator, batch.source, batch.onehot)
         fake_logits, fake_classes = self.discriminator(fake, batch.source, batch.onehot)
         return GeneratorStep(batch, fake, mask, fake_logits, fake_classes, self.gan_loss, self.discriminator,
                              lambda image, onehot: self.generate(self.generator, image, onehot), self.targets.view,
@@ -121,11 +141,11 @@ class ConditionalGANModule(ExpressionEditModule):
         finally:
             net.requires_grad_(True)
 
-    def phase(self, name: str, batch, optimizer) -> tuple[dict, torch.Tensor, bool]:
+    def phase(self, name: str, batch, optimizer, shared=None) -> tuple[dict, torch.Tensor, bool]:
         """One update of D or G on its terms: (raw values, total, whether the update was made)."""
         terms, other = (self.d_terms, self.generator) if name == "D" else (self.g_terms, self.discriminator)
         with self.frozen(other):
-            step = self.discriminator_step(batch) if name == "D" else self.generator_step(batch)
+            step = self.discriminator_step(batch, shared) if name == "D" else self.generator_step(batch, shared)
             raw, weighted, total = weighted_sum(terms, step)
             updated = self.update(optimizer, weighted, name, total)
         return raw, total, updated
@@ -135,14 +155,18 @@ class ConditionalGANModule(ExpressionEditModule):
         edit = self.targets(batch, self.needs_region)  # 1. what both phases need, once per batch
         trains_g = batch_idx % self.g_every_n_batches == 0
         logged: dict = {}
+        g_steps = self.g_steps if trains_g else 0
         for _ in range(self.iters_per_batch):
+            # G's output, once for the D updates and the first G update (G does not change in between)
+            shared = self.generate(self.generator, edit.source, edit.onehot) \
+                if self.shares_forward and self.d_steps and g_steps else None
             for _ in range(self.d_steps):  # 2. D learns real from generated
-                raw, total, updated = self.phase("D", edit, opt_d)
+                raw, total, updated = self.phase("D", edit, opt_d, shared)
                 logged["D"] = raw, total
                 if not updated:  # skipped: G would learn from a D that did not move
                     return self.log_phases(logged)
-            for _ in range(self.g_steps if trains_g else 0):  # 3. G learns from D and the targets
-                raw, total, updated = self.phase("G", edit, opt_g)
+            for g_step in range(g_steps):  # 3. G learns from D and the targets
+                raw, total, updated = self.phase("G", edit, opt_g, shared if g_step == 0 else None)
                 logged["G"] = raw, total
                 if not updated:  # skipped: the EMA and later updates would follow a G that did not move
                     return self.log_phases(logged)
