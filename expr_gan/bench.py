@@ -115,6 +115,15 @@ def plain_steps() -> dict:
             ConditionalGANModule: _plain_gan}
 
 
+def fresh_optimizers(module) -> list:
+    """The module's optimizers, new, as a list in configure_optimizers' order; its schedulers (a
+    learning rate per epoch: no part of a step's cost) are left out."""
+    optimizers = module.configure_optimizers()
+    if isinstance(optimizers, tuple):  # (optimizers, schedulers)
+        optimizers = optimizers[0]
+    return list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers]
+
+
 def plain_step(module, batch: dict, optimizers: list, batch_idx: int = 0) -> None:
     """One training step written as a user would without Lightning (same nets, losses, optimizers);
     `batch_idx`: the batch's place in its epoch (StarGAN's G updates on every n-th)."""
@@ -164,9 +173,7 @@ class _PlainLoop:
 
         self.module, self.device, self.dm, self.loader, self.batches = module, opts["device"], dm, None, iter(())
         self.batch_idx = -1  # the place of the last batch in its epoch
-        optimizers = module.configure_optimizers()
-        self.optimizers = list(optimizers[0]) if isinstance(optimizers, tuple) else (
-            list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers])
+        self.optimizers = fresh_optimizers(module)
         self.autocast = torch.autocast(device_type="cuda" if self.device.startswith("cuda") else "cpu",
                                        dtype=torch.bfloat16, enabled=opts["precision"].startswith("bf16"))
 

@@ -48,7 +48,7 @@ def _twin_runs(make_cfg, *overrides: str, batches: int = 6):
     import torch
     from hydra.utils import instantiate
 
-    from expr_gan.bench import plain_step
+    from expr_gan.bench import fresh_optimizers, plain_step
     from expr_gan.callbacks.batch_clock import BatchClock
 
     cfg = make_cfg(*overrides)
@@ -61,7 +61,7 @@ def _twin_runs(make_cfg, *overrides: str, batches: int = 6):
                          callbacks=[BatchClock()])
     torch.manual_seed(1)
     trainer.fit(module, datamodule=dm)
-    optimizers = twin.configure_optimizers()
+    optimizers = fresh_optimizers(twin)  # the default run decays its learning rate per epoch: after these batches
     dm.train_sampler.set_epoch(0)  # the order Lightning's first epoch had
     torch.manual_seed(1)
     for index, batch in zip(range(batches), dm.train_dataloader()):

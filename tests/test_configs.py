@@ -18,7 +18,7 @@ NEEDS_ROOT = {"caspeal", "rafd", "kdef", "folder", "csv"}  # real datasets: comp
 def test_every_group_has_its_options():
     assert GROUPS["model"] == ["dcgan", "generation", "joint", "ours", "refinement"]
     assert GROUPS["trainer"] == ["cpu", "ddp", "default", "gpu"]
-    assert {"none", "tensorboard"} == set(GROUPS["logger"]) and {"none", "default"} == set(GROUPS["callbacks"])
+    assert {"none", "tensorboard"} == set(GROUPS["logger"]) and {"none", "default", "end_eval"} == set(GROUPS["callbacks"])
 
 
 @pytest.mark.parametrize("group,option", [(g, o) for g, opts in GROUPS.items() for o in opts])
@@ -98,7 +98,8 @@ def test_the_default_run_is_ours_cpu_and_the_command_line_wins():
         dcgan = compose("train", overrides=["model=dcgan", "loss=smoothl1"])
         bare = compose("train", overrides=["~experiment"])
     assert default == spelled and default.task_name == "ours_cpu"
-    assert default.trainer.max_epochs == 5 and default.trainer.max_time is None  # work, not wall time
+    assert default.trainer.max_epochs == 4 and default.trainer.max_time is None  # work, not wall time
+    assert default.model.scheduler.end_factor == 0.0 and default.callbacks.eval_metrics.referees is False
     assert default.model.targets.rec_target == "composite" and default.model.g_terms.mask_binary.weight > 0
     assert dcgan.model.generator._target_.endswith("EncoderDecoder") and dcgan.loss._target_ == "torch.nn.SmoothL1Loss"
     assert bare.task_name == "train" and bare.optimizer.lr == 0.0002 and default.optimizer.lr == 0.001 and bare.data.batch_size == 32
