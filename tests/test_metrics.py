@@ -181,7 +181,7 @@ def test_generate_cli(generation_ckpt, tmp_path, cache_dir):
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(list((tmp_path / "gen2").glob("*_grid.png"))) == 6 and "laughing x0.5" in result.stdout
     result = run_cli("expr_gan.generate", f"ckpt={ckpt}", f"input={photo}", f"out={tmp_path}/gen3",
-                     "mix={laughing:0.5,surprise:0.5}", cwd=REPO)
+                     "mix={laughing:0.5,surprise:0.5}", "detector=center", cwd=REPO)
     assert result.returncode == 0 and Image.open(tmp_path / "gen3" / "photo_grid.png").size == (2 * 34 + 2, 36)
 
     broken = tmp_path / "broken.png"

@@ -15,6 +15,10 @@ from PIL import Image, ImageDraw
 
 EXPRESSIONS = ("neutral", "laughing", "frowning", "surprise", "eyes_closed", "mouth_open")
 CANVAS = 512  # supersampled drawing size; every face is drawn here, then downscaled
+# Where the renderer puts the eye centres on average, as fractions of the image (x, y; the eye on the
+# image's left first): the midpoints of sample_identity's eye_dx (0.095-0.13) and eye_y (0.43-0.47)
+# ranges; the capture pose is centred on the identity. Photos are aligned to it (photo/align.py).
+TEMPLATE_EYES = ((0.5 - 0.1125, 0.45), (0.5 + 0.1125, 0.45))
 ALIGNMENTS = ("independent", "shared", "none")
 
 _SKIN = np.array([[255, 224, 196], [241, 194, 157], [224, 172, 128], [198, 134, 92],

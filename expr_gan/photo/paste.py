@@ -1,0 +1,80 @@
+"""Edits pasted back into the full-resolution photo.
+
+What is pasted is the model's change, not its output: the difference between the edited crop and
+the crop the model was given, carried back through the inverse of the alignment and added to the
+photo's own pixels. Where the model changes nothing the photo keeps its full resolution; a 64 px
+output pasted whole would blur a 300 px face. The change is weighted by a feathered mask of the
+face (the convex hull of its landmarks with the forehead above the brows, grown by a margin), and
+every pixel outside the grown hull is the input's, bit for bit.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFilter
+
+GROW = 0.25      # the hull's margin, as a share of the eye distance
+FEATHER = 0.15   # the blur of the mask's edge, as a share of the eye distance
+FOREHEAD = 0.6   # brows lifted by this share of the eye distance extend the hull (raised brows, frowns)
+
+
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """The convex hull of points [N, 2], counter-clockwise (Andrew's monotone chain)."""
+    pts = sorted(map(tuple, np.asarray(points, dtype=np.float64)))
+
+    def half(seq):
+        out = []
+        for p in seq:
+            while len(out) >= 2 and _turn(out[-2], out[-1], p) <= 0:
+                out.pop()
+            out.append(p)
+        return out[:-1]
+
+    return np.array(half(pts) + half(reversed(pts)))
+
+
+def _turn(o, a, b) -> float:
+    """The z of (a - o) x (b - o): positive for a counter-clockwise turn."""
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def face_outline(points: np.ndarray, grow: float = GROW) -> np.ndarray:
+    """The polygon [K, 2] of a face's region: the 68 points and the forehead, grown by `grow` eye distances."""
+    points = np.asarray(points, dtype=np.float64)
+    eye_distance = float(np.hypot(*(points[42:48].mean(0) - points[36:42].mean(0))))
+    brows = points[17:27] - [0.0, FOREHEAD * eye_distance]
+    hull = convex_hull(np.vstack([points, brows]))
+    centre = hull.mean(0)
+    radial = hull - centre
+    lengths = np.linalg.norm(radial, axis=1, keepdims=True)
+    return centre + radial * (1 + grow * eye_distance / np.maximum(lengths, 1e-6))
+
+
+def region_mask(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """float32 [H, W] in [0, 1]: 1 inside the face, a soft edge, exactly 0 outside the grown hull."""
+    eye_distance = float(np.hypot(*(points[42:48].mean(0) - points[36:42].mean(0))))
+    outer, inner = Image.new("L", size, 0), Image.new("L", size, 0)
+    ImageDraw.Draw(outer).polygon([tuple(p) for p in face_outline(points)], fill=255)
+    ImageDraw.Draw(inner).polygon([tuple(p) for p in face_outline(points, GROW / 2)], fill=255)
+    soft = inner.filter(ImageFilter.GaussianBlur(max(FEATHER * eye_distance / 2, 0.5)))
+    return (np.asarray(soft, dtype=np.float32) / 255) * (np.asarray(outer) > 0)
+
+
+def paste_change(photo: np.ndarray, given: np.ndarray, edited: np.ndarray, matrix: np.ndarray,
+                 mask: np.ndarray) -> np.ndarray:
+    """The photo (uint8 [H, W, 3]) with the change `edited - given` (float [S, S, 3], grey levels, the
+    crop frame) added where `mask` > 0; `matrix` maps photo pixels to crop pixels (pixel centres)."""
+    out = photo.copy()
+    ys, xs = np.nonzero(mask > 0)
+    if len(ys) == 0:
+        return out
+    size = given.shape[0]
+    coords = np.stack([xs, ys], 1).astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
+    grid = torch.from_numpy((2 * coords + 1) / size - 1).float().view(1, 1, -1, 2)  # align_corners=False
+    change = torch.from_numpy(np.ascontiguousarray(edited - given, dtype=np.float32)).permute(2, 0, 1)[None]
+    sampled = F.grid_sample(change, grid, mode="bicubic", padding_mode="zeros", align_corners=False)
+    sampled = sampled[0, :, 0].T.numpy()  # [N, 3]
+    blended = photo[ys, xs].astype(np.float32) + mask[ys, xs, None] * sampled
+    out[ys, xs] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return out
