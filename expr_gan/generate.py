@@ -141,10 +141,11 @@ def main(argv: list[str]) -> int:
     if opts.detector not in DETECTORS:
         raise ValueError(f"detector={opts.detector!r}: expected one of {', '.join(DETECTORS)}")
     by_landmarks = opts.detector == "landmarks" or (opts.detector == "auto" and landmarks_available())
+    scores = [] if opts.score else None  # every (photo, face, target) the referees judged
     out = Path(opts.out)
     save_command_config(out, "generate", opts)
     for path in inputs:
-        if by_landmarks and (_photo_out(path, module, pixels, onehots, labels, size, channels, out)
+        if by_landmarks and (_photo_out(path, module, pixels, onehots, labels, size, channels, out, scores)
                              or opts.detector == "landmarks"):
             continue
         image, how = load_input(path, size, channels, "auto" if opts.detector == "landmarks" else opts.detector)
@@ -154,12 +155,19 @@ def main(argv: list[str]) -> int:
         grid = make_grid(torch.cat([image[None].float() / 255, edited]), nrow=len(onehots) + 1, padding=2, pad_value=1.0)
         written = save_png(grid, out / f"{path.stem}_grid.png")
         print(f"{path}: face by {how}; wrote {written} (input, then {', '.join(labels)})")
+    if scores:
+        from expr_gan.io import atomic_write_text
+        from expr_gan.photo.referees import summary
+
+        table = summary(scores, labels)
+        print("\n" + table + f"\nwrote {atomic_write_text(out / 'scores.md', table)}")
     return 0
 
 
-def _photo_out(path: Path, module, pixels, onehots, labels: list[str], size: int, channels: int, out: Path) -> bool:
-    """Edit every face dlib finds in the photo at `path` and write the edited photos; False (after
-    saying why) when it has no face the model can edit."""
+def _photo_out(path: Path, module, pixels, onehots, labels: list[str], size: int, channels: int, out: Path,
+               scores: list | None) -> bool:
+    """Edit every face dlib finds in the photo at `path` and write the edited photos (and, collecting
+    into `scores`, the photo referees' verdicts); False (after saying why) when it has no face the model can edit."""
     import re
     import time
 
@@ -196,9 +204,31 @@ def _photo_out(path: Path, module, pixels, onehots, labels: list[str], size: int
         written.append(atomic_write(out / f"{path.stem}_{name}.png", lambda tmp: image.save(tmp, format="PNG")))
     strip = make_grid(torch.cat(result.crops).float() / 255, nrow=len(labels) + 1, padding=2, pad_value=1.0)
     written.append(save_png(strip, out / f"{path.stem}_faces.png"))
+    if scores is not None:
+        written.append(_score(path, np.asarray(photo), result, labels, out, scores))
     print(f"{path}: {len(result.crops)} face(s) by landmarks, pasted back (finding {found - started:.2f} s, "
           f"editing and pasting {edited - found:.2f} s); wrote {', '.join(str(w) for w in written)}")
     return True
+
+
+def _score(path: Path, rgb, result, labels: list[str], out: Path, scores: list) -> Path:
+    """Judge every edited face with the photo referees; print a line per face and target, write JSON."""
+    import json
+
+    from expr_gan.io import atomic_write_text
+    from expr_gan.photo.referees import score_edit
+
+    rows = []
+    for k, face in enumerate(result.faces):
+        for label, edited in zip(labels, result.photos):
+            row = {"photo": path.name, "face": k, **score_edit(rgb, face, edited, label)}
+            rows.append(row)
+            geometry = "" if row.get("measure") is None else (
+                f", {row['measure']} {row['before']:.3f} -> {row['after']:.3f}, moved: {row['moved']}")
+            identity = "-" if row["identity"] is None else f"{row['identity']:.2f}"
+            print(f"  face {k} {label}: face found {row['face_found']}, identity distance {identity}{geometry}")
+    scores.extend(rows)
+    return atomic_write_text(out / f"{path.stem}_scores.json", json.dumps(rows, indent=1))
 
 
 def _names_from(cfg) -> list[str]:

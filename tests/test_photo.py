@@ -154,7 +154,7 @@ def test_generate_a_photo_in_the_photo_out(generation_ckpt, tmp_path):
     base.convert("L").save(photos / "grey.jpg", quality=95)
     Image.fromarray(np.full((240, 320, 3), 70, np.uint8)).save(photos / "wall.png")
     result = run_cli("expr_gan.generate", f"ckpt={generation_ckpt}", f"input={photos}", f"out={tmp_path}/gen",
-                     "detector=landmarks", cwd=REPO)
+                     "detector=landmarks", "score=true", cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "two.png: 2 face(s) by landmarks" in result.stdout and "grey.jpg: 1 face(s)" in result.stdout
     assert "wall.png: no face found by landmarks (320x240 px)" in result.stderr
@@ -172,6 +172,13 @@ def test_generate_a_photo_in_the_photo_out(generation_ckpt, tmp_path):
     strip = Image.open(out / "two_faces.png")
     assert strip.size == (7 * 34 + 2, 2 * 34 + 2)  # per face: the crop and 6 targets at the model's 32 px
     assert Image.open(out / "grey_laughing.png").mode == "RGB"
+    import json
+    scores = json.loads((out / "two_scores.json").read_text())  # the photo referees on every face and target
+    assert len(scores) == 2 * len(EXPRESSIONS) and {r["face"] for r in scores} == {0, 1}
+    assert all(r["face_found"] is not None for r in scores)
+    assert "face 1 laughing: face found" in result.stdout
+    table = (out / "scores.md").read_text()  # the summary over every judged face: 2 + 1 faces per target
+    assert "| laughing | " in table and "/3 |" in table and "| neutral | " in table and "no test" in table
     auto = run_cli("expr_gan.generate", f"ckpt={generation_ckpt}", f"input={photos}/wall.png", f"out={tmp_path}/auto",
                    cwd=REPO)  # auto: no face by landmarks, so the centre-crop grid, with a warning
     assert auto.returncode == 0 and (tmp_path / "auto" / "wall_grid.png").exists()

@@ -25,6 +25,7 @@ class PhotoEdit:
     photos: list[np.ndarray]                          # uint8 [H, W, 3], one per target
     crops: list[torch.Tensor] = field(default_factory=list)  # per face: uint8 [1 + targets, C, S, S]
     too_small: list[float] = field(default_factory=list)     # eye distances of the faces left out
+    faces: list[Face] = field(default_factory=list)          # the faces edited, in the order of crops
 
 
 def edit_photo(photo: Image.Image, faces: list[Face], translate, pixels, onehots: torch.Tensor, size: int,
@@ -53,4 +54,5 @@ def edit_photo(photo: Image.Image, faces: list[Face], translate, pixels, onehots
         for t in range(len(onehots)):
             result.photos[t] = paste_change(result.photos[t], given_grey, edited_grey[t], matrix, mask)
         result.crops.append(torch.cat([given[None], (edited * 255).round().clamp(0, 255).to(torch.uint8)]))
+        result.faces.append(face)
     return result
