@@ -19,12 +19,13 @@ COMMANDS = {  # module -> the arguments it needs to get as far as reading its op
     "expr_gan.data.inspect": ["data.num_identities=4", "data.size=32"],
     "expr_gan.data.synthetic": ["out={tmp}/faces", "num_identities=2", "size=32"],
     "expr_gan.bench": ["cases=[dcgan]", "steps=2"],
+    "expr_gan.calibrate": ["photos={tmp}/none"],
 }
 TYPOS = {  # a dotted key each command's config (or the checkpoint's run config) lacks
     "expr_gan.evaluate": "data.num_identitis=3", "expr_gan.generate": "detector.kind=haar",
     "expr_gan.report": "sort.by=l1", "expr_gan.replicate": "budget.name=cpu",
     "expr_gan.data.inspect": "data.sise=32", "expr_gan.data.synthetic": "size.px=32",
-    "expr_gan.bench": "cases.first=dcgan",
+    "expr_gan.bench": "cases.first=dcgan", "expr_gan.calibrate": "every.n=3",
 }
 
 

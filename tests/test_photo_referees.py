@@ -42,6 +42,16 @@ def test_threshold_rule_is_half_the_larger_persons_spread():
     assert all(v == pytest.approx(0.4) for v in threshold_rule(values).values())  # (0.9 - 0.1) / 2
 
 
+def test_calibrate_names_a_bad_option_and_writes_nothing(tmp_path, capsys):
+    from expr_gan.calibrate import main
+    from expr_gan.cli import run
+
+    assert run(main, ["every=0", f"out={tmp_path}/c"]) == 2
+    assert "every=0: expected a positive number of frames" in capsys.readouterr().err
+    assert run(main, [f"photos={tmp_path}", f"out={tmp_path}/c"]) == 2
+    assert "lacks single_face.mp4" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
 @needs_dlib
 def test_a_copy_is_the_same_person_and_moves_nothing():
     from expr_gan.photo.landmarks import find_faces

@@ -2,15 +2,16 @@
 
 EXIF orientation is applied (a phone's portrait shot stays upright); greyscale, palette, CMYK and
 alpha images become RGB (alpha is dropped: the photo's own colours are kept); 16- and 32-bit
-greyscale is scaled to 8 bits by its own range. The edited photo is written in that form, at the
-size the viewer shows.
+greyscale is scaled to 8 bits from its full range, as the dataset sources do (`to_rgb_array`).
+The edited photo is written in that form, at the size the viewer shows.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from expr_gan.data.sources.base import to_rgb_array
 
 
 def open_photo(path: Path) -> Image.Image:
@@ -21,9 +22,4 @@ def open_photo(path: Path) -> Image.Image:
             upright = ImageOps.exif_transpose(img)
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"input {path} is not a readable image: {err}") from None
-    if upright.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        values = np.asarray(upright, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
-        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
-        upright = Image.fromarray(np.rint(scaled).astype(np.uint8))
-    return upright.convert("RGB")
+    return Image.fromarray(to_rgb_array(upright))  # 16-bit scaled as the dataset sources scale it
