@@ -216,12 +216,14 @@ def _score(path: Path, rgb, result, labels: list[str], out: Path, scores: list) 
     import json
 
     from expr_gan.io import atomic_write_text
+    from expr_gan.photo.identity import embed
     from expr_gan.photo.referees import score_edit
 
     rows = []
     for k, face in enumerate(result.faces):
+        source = embed(rgb, face)  # once per face, for all of its targets
         for label, edited in zip(labels, result.photos):
-            row = {"photo": path.name, "face": k, **score_edit(rgb, face, edited, label)}
+            row = {"photo": path.name, "face": k, **score_edit(face, source, edited, label)}
             rows.append(row)
             geometry = "" if row.get("measure") is None else (
                 f", {row['measure']} {row['before']:.3f} -> {row['after']:.3f}, moved: {row['moved']}")

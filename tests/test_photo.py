@@ -175,7 +175,9 @@ def test_generate_a_photo_in_the_photo_out(generation_ckpt, tmp_path):
     import json
     scores = json.loads((out / "two_scores.json").read_text())  # the photo referees on every face and target
     assert len(scores) == 2 * len(EXPRESSIONS) and {r["face"] for r in scores} == {0, 1}
-    assert all(r["face_found"] is not None for r in scores)
+    for r in scores:  # a face found carries its identity distance, a geometry target its measure
+        assert (r["identity"] is not None) == r["face_found"] and (r["identity"] is None or 0 <= r["identity"] < 1.5)
+        assert ("measure" in r) == (r["face_found"] and r["target"] != "neutral")
     assert "face 1 laughing: face found" in result.stdout
     table = (out / "scores.md").read_text()  # the summary over every judged face: 2 + 1 faces per target
     assert "| laughing | " in table and "/3 |" in table and "| neutral | " in table and "no test" in table

@@ -54,16 +54,18 @@ def test_calibrate_names_a_bad_option_and_writes_nothing(tmp_path, capsys):
 
 @needs_dlib
 def test_a_copy_is_the_same_person_and_moves_nothing():
+    from expr_gan.photo.identity import embed
     from expr_gan.photo.landmarks import find_faces
     from expr_gan.photo.referees import score_edit
 
     rgb = np.asarray(Image.open(hopper()).convert("RGB"))
     face = find_faces(rgb)[0]
+    source = embed(rgb, face)
     for target in TARGET_MEASURE:
-        row = score_edit(rgb, face, rgb, target)
+        row = score_edit(face, source, rgb, target)
         assert row["face_found"] and row["identity"] == pytest.approx(0, abs=1e-9) and row["moved"] is False
     blank = np.full_like(rgb, 128)
-    assert score_edit(rgb, face, blank, "laughing") == {"target": "laughing", "face_found": False, "identity": None,
+    assert score_edit(face, source, blank, "laughing") == {"target": "laughing", "face_found": False, "identity": None,
                                                        "moved": False}
 
 

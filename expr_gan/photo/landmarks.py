@@ -33,8 +33,12 @@ class Face:
     @property
     def interocular(self) -> float:
         """Distance between the eye centres, in photo pixels."""
-        left, right = self.eyes
-        return float(np.hypot(*(right - left)))
+        return eye_distance(self.points)
+
+
+def eye_distance(points: np.ndarray) -> float:
+    """Distance between the two eye centres (the means of points 36-41 and 42-47) of 68 landmarks."""
+    return float(np.hypot(*(points[42:48].mean(0) - points[36:42].mean(0))))
 
 
 def model_file(name: str) -> Path | None:

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFilter
 
+from expr_gan.photo.landmarks import eye_distance
+
 GROW = 0.25      # the hull's margin, as a share of the eye distance
 FEATHER = 0.15   # the blur of the mask's edge, as a share of the eye distance
 FOREHEAD = 0.6   # brows lifted by this share of the eye distance extend the hull (raised brows, frowns)
@@ -42,22 +44,21 @@ def _turn(o, a, b) -> float:
 def face_outline(points: np.ndarray, grow: float = GROW) -> np.ndarray:
     """The polygon [K, 2] of a face's region: the 68 points and the forehead, grown by `grow` eye distances."""
     points = np.asarray(points, dtype=np.float64)
-    eye_distance = float(np.hypot(*(points[42:48].mean(0) - points[36:42].mean(0))))
-    brows = points[17:27] - [0.0, FOREHEAD * eye_distance]
+    eyes = eye_distance(points)
+    brows = points[17:27] - [0.0, FOREHEAD * eyes]
     hull = convex_hull(np.vstack([points, brows]))
     centre = hull.mean(0)
     radial = hull - centre
     lengths = np.linalg.norm(radial, axis=1, keepdims=True)
-    return centre + radial * (1 + grow * eye_distance / np.maximum(lengths, 1e-6))
+    return centre + radial * (1 + grow * eyes / np.maximum(lengths, 1e-6))
 
 
 def region_mask(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """float32 [H, W] in [0, 1]: 1 inside the face, a soft edge, exactly 0 outside the grown hull."""
-    eye_distance = float(np.hypot(*(points[42:48].mean(0) - points[36:42].mean(0))))
     outer, inner = Image.new("L", size, 0), Image.new("L", size, 0)
     ImageDraw.Draw(outer).polygon([tuple(p) for p in face_outline(points)], fill=255)
     ImageDraw.Draw(inner).polygon([tuple(p) for p in face_outline(points, GROW / 2)], fill=255)
-    soft = inner.filter(ImageFilter.GaussianBlur(max(FEATHER * eye_distance / 2, 0.5)))
+    soft = inner.filter(ImageFilter.GaussianBlur(max(FEATHER * eye_distance(points) / 2, 0.5)))
     return (np.asarray(soft, dtype=np.float32) / 255) * (np.asarray(outer) > 0)
 
 

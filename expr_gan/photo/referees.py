@@ -18,15 +18,16 @@ def same_face(faces: list[Face], source: Face) -> Face | None:
     return faces[best] if gaps[best] <= 0.5 * source.interocular else None
 
 
-def score_edit(source_rgb: np.ndarray, source: Face, edited_rgb: np.ndarray, target: str) -> dict:
-    """One edited face judged against its source: face_found, identity (embedding distance),
-    the target's measure before and after, and moved (None for a target without a geometry test)."""
+def score_edit(source: Face, source_embedding: np.ndarray, edited_rgb: np.ndarray, target: str) -> dict:
+    """One edited face judged against its source face (and its embedding, `identity.embed`, computed
+    once for all of its targets): face_found, identity (embedding distance), the target's measure
+    before and after, and moved (None for a target without a geometry test)."""
     found = same_face(find_faces(edited_rgb), source)
     row = {"target": target, "face_found": found is not None, "identity": None, "moved": None}
     if found is None:
         return {**row, "moved": False if target in TARGET_MEASURE else None}
     before, after = measure(source.points), measure(found.points)
-    row["identity"] = distance(embed(source_rgb, source), embed(edited_rgb, found))
+    row["identity"] = distance(source_embedding, embed(edited_rgb, found))
     row["moved"] = moved(before, after, target)
     if target in TARGET_MEASURE:
         name = TARGET_MEASURE[target][0]
