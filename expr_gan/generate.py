@@ -216,19 +216,22 @@ def _score(path: Path, rgb, result, labels: list[str], out: Path, scores: list) 
     import json
 
     from expr_gan.io import atomic_write_text
+    from expr_gan.photo.emotion import classifier_available
     from expr_gan.photo.identity import embed
     from expr_gan.photo.referees import score_edit
 
+    emotion = classifier_available()
     rows = []
     for k, face in enumerate(result.faces):
         source = embed(rgb, face)  # once per face, for all of its targets
         for label, edited in zip(labels, result.photos):
-            row = {"photo": path.name, "face": k, **score_edit(face, source, edited, label)}
+            row = {"photo": path.name, "face": k, **score_edit(face, source, edited, label, emotion=emotion)}
             rows.append(row)
             geometry = "" if row.get("measure") is None else (
                 f", {row['measure']} {row['before']:.3f} -> {row['after']:.3f}, moved: {row['moved']}")
             identity = "-" if row["identity"] is None else f"{row['identity']:.2f}"
-            print(f"  face {k} {label}: face found {row['face_found']}, identity distance {identity}{geometry}")
+            reading = f", classifier reads {row['emotion']}" if row.get("emotion") else ""
+            print(f"  face {k} {label}: face found {row['face_found']}, identity distance {identity}{geometry}{reading}")
     scores.extend(rows)
     return atomic_write_text(out / f"{path.stem}_scores.json", json.dumps(rows, indent=1))
 

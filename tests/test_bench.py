@@ -7,7 +7,7 @@ from conftest import REPO, run_cli
 
 def test_bench_writes_records(tmp_path, cache_dir):
     result = run_cli("expr_gan.bench", "cases=[generation,dcgan]", "steps=6", "chunk=2", "warmup=1", "size=32",
-                     "batch=8", "width=8", f"out={tmp_path}", cwd=REPO, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
+                     "batch=8", "width=8", "photo=false", f"out={tmp_path}", cwd=REPO, env={"EXPR_GAN_CACHE_DIR": str(cache_dir)})
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "bench.json").read_text())
     assert [r["case"] for r in data["records"]] == ["generation", "dcgan"]
@@ -20,6 +20,25 @@ def test_bench_writes_records(tmp_path, cache_dir):
     bad = run_cli("expr_gan.bench", "cases=nope", cwd=REPO)
     assert bad.returncode == 2 and "unknown ['nope']" in bad.stderr
     assert (tmp_path / "command.yaml").is_file()  # the composed config lands in the run dir
+    assert data["photo"] is None and "photo path" not in result.stdout
+
+
+def test_bench_times_the_photo_path(tmp_path):
+    """cases=[]: only the photo path, on Grace Hopper's 512 x 600 portrait (or a clear skip without the face extra)."""
+    from expr_gan.photo.landmarks import landmarks_available
+    from expr_gan.photo.packaged import grace_hopper
+
+    result = run_cli("expr_gan.bench", "cases=[]", "photo_repeats=1", f"out={tmp_path}", cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    photo = json.loads((tmp_path / "bench.json").read_text())["photo"]
+    if grace_hopper() is None or not landmarks_available():
+        assert photo is None and "photo path: skipped" in result.stdout
+        return
+    assert (photo["width"], photo["height"], photo["faces"], photo["targets"]) == (512, 600, 1, 6)
+    assert photo["detect_s"] > 0 and photo["model_edit_s"] > 0 and photo["warp_s"] > 0
+    assert photo["ratio_model_warp"] == photo["model_edit_s"] / photo["warp_s"]
+    assert photo["photo_s"] == photo["open_s"] + photo["detect_s"] + photo["model_edit_s"]
+    assert "| model: align, edit, paste |" in result.stdout
 
 
 def test_every_family_has_a_plain_reference_and_others_get_a_clear_error():

