@@ -126,12 +126,19 @@ def test_folder_layouts_csv_and_label_subsets(tmp_path):
     assert len(subset) == 6  # frowning mapped onto neutral collides with the neutral image: duplicate
 
 
+def drawn(kind: str) -> list[str]:
+    """The fixture trees hold 64 px drawn faces: their layouts are under test here, not landmarks
+    (tests/test_landmark_sources.py puts real photos in each layout)."""
+    return [] if kind == "caspeal" else ["data.landmarks=false"]
+
+
 @pytest.mark.parametrize("kind", ["caspeal", "rafd", "kdef", "folder", "csv"])
 def test_short_training_run_on_each_source(make_cfg, tmp_path, kind, caspeal):
     root = {"caspeal": caspeal[0]}.get(kind, tmp_path / kind)
     {"rafd": make_rafd, "kdef": make_kdef, "folder": make_folder, "csv": make_csv}.get(kind, lambda r: None)(root)
     extra = ["data.expressions=[neutral,laughing,frowning]"] if kind in ("folder", "csv") else []
-    cfg = make_cfg(f"data={kind}", f"data.root={root}", "data.split_fractions=[0.4,0.3,0.3]", *extra, *SHORT)
+    cfg = make_cfg(f"data={kind}", f"data.root={root}", "data.split_fractions=[0.4,0.3,0.3]", *extra, *SHORT,
+                   *drawn(kind))
     helpers.TrainingCheck.last = None
     assert_trained(train(cfg), helpers.TrainingCheck.last)
     assert cfg.data.num_expressions == {"rafd": 8, "kdef": 7, "caspeal": 6}.get(kind, 3)
@@ -146,9 +153,31 @@ def test_source_expressions_subset_works_for_every_source(make_cfg, tmp_path, ki
 
     root = {"caspeal": caspeal[0]}.get(kind, tmp_path / kind)
     {"rafd": make_rafd, "kdef": make_kdef, "folder": make_folder, "csv": make_csv}.get(kind, lambda r: None)(root)
-    cfg = make_cfg(f"data={kind}", f"data.root={root}", f"data.source.expressions={subset}")
+    cfg = make_cfg(f"data={kind}", f"data.root={root}", f"data.source.expressions={subset}", *drawn(kind))
     assert cfg.data.num_expressions == 2
     dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     dm.setup()
     assert list(dm.expression_names) == subset.strip("[]").split(",")
     assert set(dm.faces.expression.tolist()) == {0, 1}
+
+
+def test_a_folder_export_of_the_embedded_faces_keeps_its_eyes(tmp_path):
+    """`python -m expr_gan.data.synthetic` writes eyes.csv; the folder source crops by those eyes (no
+    landmarks needed), a changed eyes.csv decodes anew, and a bad line is named."""
+    from expr_gan.data.synthetic import main as export
+
+    assert export([f"out={tmp_path}/faces", "num_identities=2", "size=64"]) == 0
+    vocab = ["neutral", "laughing", "frowning", "surprise", "eyes_closed", "mouth_open"]
+    source = FolderSource(str(tmp_path / "faces"), vocab, size=32, landmarks=False)
+    faces = source.load(tmp_path / "cache")
+    assert len(faces) == 12 and faces.meta["eyes_from"] == ["file"] * 12 and torch.isfinite(faces.eyes).all()
+    key = source.settings()
+    eyes_csv = tmp_path / "faces" / "eyes.csv"
+    lines = eyes_csv.read_text().splitlines()
+    eyes_csv.write_text("\n".join(lines[:1] + [lines[1].replace(",", ",1", 1)] + lines[2:]) + "\n")
+    assert source.settings() != key  # other eyes: another cache entry
+    eyes_csv.write_text("\n".join(lines[:2] + ["synth0000/laughing.png,1,2"] + lines[3:]) + "\n")
+    with pytest.raises(ValueError, match=r"eyes.csv, line 3: expected file,right_eye_x"):
+        source.scan()
+    eyes_csv.unlink()
+    assert FolderSource(str(tmp_path / "faces"), vocab, size=32).build().meta["eyes_from"] == ["none"] * 12

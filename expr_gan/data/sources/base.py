@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".tif", ".tiff", ".jpg", ".jpeg", ".png", ".bmp"}
 
 
+class NoFaceFound(ValueError):
+    """A readable image in which the landmark detector finds no face."""
+
+
 @dataclass
 class Record:
     """One image file: who, which expression (raw label), and any parsed metadata."""
@@ -52,6 +56,33 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+EYES_FILE = "eyes.csv"  # what `python -m expr_gan.data.synthetic` writes beside its images
+
+
+def read_eyes_csv(root: Path) -> dict[Path, tuple]:
+    """ROOT/eyes.csv (columns file, right_eye_x, right_eye_y, left_eye_x, left_eye_y; files relative to
+    ROOT): {resolved file: (rx, ry, lx, ly)}; empty when there is no such file."""
+    import csv
+
+    path = root / EYES_FILE
+    if not path.is_file():
+        return {}
+    eyes = {}
+    with open(path, newline="") as fh:
+        for line, row in enumerate(csv.reader(fh), start=1):
+            if line == 1 and row and row[0] == "file":
+                continue
+            try:
+                values = tuple(float(v) for v in row[1:5])
+                if len(values) != 4:
+                    raise ValueError(f"{len(values)} numbers")
+                eyes[(root / row[0]).resolve()] = values
+            except (ValueError, IndexError) as err:
+                raise ValueError(f"{path}, line {line}: expected file,right_eye_x,right_eye_y,left_eye_x,left_eye_y "
+                                 f"({err})") from None
+    return eyes
+
+
 def to_rgb_array(img) -> np.ndarray:
     """Any Pillow mode (8-bit L, 16-bit I;16 / I, RGB, RGBA, P) -> uint8 [H, W, 3]."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -81,9 +112,16 @@ class FileSource:
     name = "files"
 
     def __init__(self, root: str, size: int = 128, channels: int = 3, strict: bool = False,
-                 expressions: list | None = None, label_map: dict | None = None):
+                 expressions: list | None = None, label_map: dict | None = None, landmarks: bool = False):
         self.root, self.size, self.channels, self.strict = Path(root), size, channels, strict
         self.label_map = dict(label_map or {})
+        self.landmarks = bool(landmarks)  # eyes from dlib's 68 landmarks where the files ship none
+        if self.landmarks:
+            from expr_gan.photo.landmarks import INSTALL_HINT, landmarks_available
+
+            if not landmarks_available():
+                raise ValueError(f"data.landmarks=true needs dlib and its models: {INSTALL_HINT}; "
+                                 "or data.landmarks=false for centre crops without eyes")
         if expressions:  # a subset, in the given order
             unknown = [e for e in expressions if e not in self.expression_names]
             if unknown:
@@ -133,23 +171,30 @@ class FileSource:
     def settings(self) -> dict:
         """Cache key material: the source, its options, and every file's name, size and mtime."""
         scan = self.scan()
-        listing = hashlib.sha1("\n".join(f"{r.path}|{r.path.stat().st_size}|{r.path.stat().st_mtime_ns}"
+        # each file with the eyes it ships (FaceFP_2.txt, eyes.csv): new eye positions decode anew
+        listing = hashlib.sha1("\n".join(f"{r.path}|{r.path.stat().st_size}|{r.path.stat().st_mtime_ns}|{r.eyes}"
                                          for r in scan.records).encode()).hexdigest()
         return {"source": self.name, "root": str(self.root.resolve()), "size": self.size, "channels": self.channels,
                 "expressions": list(self.expression_names), "label_map": self.label_map, "files": listing,
-                **self.extra_settings()}
+                **({"landmarks": True} if self.landmarks else {}), **self.extra_settings()}
 
     def extra_settings(self) -> dict:
         """Source-specific options that change which files are read."""
         return {}
 
     def decode(self, rec: Record) -> tuple[np.ndarray, np.ndarray]:
-        """One record -> (uint8 [S, S, C] face crop, eyes [2, 2] in crop pixels or NaN)."""
+        """One record -> (uint8 [S, S, C] face crop, eyes [2, 2] in crop pixels or NaN).
+
+        Eyes the files ship (CAS-PEAL) give a square crop around them; with `landmarks` and no shipped
+        eyes, the largest face dlib finds is aligned by its eyes to the embedded faces' template (the
+        crop photos get: photo/align.py), and a file without a face raises NoFaceFound."""
         from PIL import Image
 
         with Image.open(rec.path) as img:
             img.load()
             rgb = to_rgb_array(img)
+        if rec.eyes is None and self.landmarks:
+            return self._landmark_crop(rec, rgb)
         h, w = rgb.shape[:2]
         cx, cy, side = crop_box(w, h, rec.eyes)
         scale = self.size / side
@@ -167,6 +212,20 @@ class FileSource:
             eyes = np.array([[(rx - left) * scale, (ry - top) * scale], [(lx - left) * scale, (ly - top) * scale]], np.float32)
         return out, eyes
 
+    def _landmark_crop(self, rec: Record, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The largest face's crop aligned by its landmark eyes, and those eyes in crop pixels."""
+        from PIL import Image
+
+        from expr_gan.photo.align import aligned_crop, template_eyes
+        from expr_gan.photo.landmarks import find_faces
+
+        faces = find_faces(rgb)
+        if not faces:
+            raise NoFaceFound(f"{rec.path}: no face found by landmarks ({rgb.shape[1]}x{rgb.shape[0]} px)")
+        crop, _ = aligned_crop(Image.fromarray(rgb), faces[0].eyes, self.size)
+        out = np.asarray(crop.convert("L"))[..., None] if self.channels == 1 else np.asarray(crop)
+        return out, template_eyes(self.size).astype(np.float32)
+
     def build(self) -> FaceSet:
         """Decode every usable record; unreadable files are skipped with a warning (an error when strict)."""
         scan = self.scan()
@@ -175,10 +234,14 @@ class FileSource:
             raise ValueError(f"data.root={self.root}: no usable images found; expected {self.layout()}")
         identities = sorted({r.identity for r in records})
         id_index = {name: i for i, name in enumerate(identities)}
-        images, ids, exprs, eyes, files = [], [], [], [], []
+        images, ids, exprs, eyes, files, eyes_from = [], [], [], [], [], []
         for rec in records:
             try:
                 pixels, eye = self.decode(rec)
+            except NoFaceFound as err:  # a readable photo without a face: reported and skipped, never fatal
+                warnings.warn(f"{err}; skipped", stacklevel=2)
+                scan.skip(rec.path, "no face found by landmarks")
+                continue
             except Exception as err:  # corrupt, truncated, unreadable
                 message = f"{rec.path}: unreadable image ({type(err).__name__}: {err})"
                 if self.strict:
@@ -191,11 +254,13 @@ class FileSource:
             exprs.append(self.expression_names.index(rec.expression))
             eyes.append(eye)
             files.append(str(rec.path))
+            eyes_from.append("file" if rec.eyes is not None else "landmarks" if self.landmarks else "none")
         if not images:
             raise ValueError(f"data.root={self.root}: every image failed to decode")
         return FaceSet(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), torch.tensor(ids),
                        torch.tensor(exprs), self.expression_names, torch.from_numpy(np.stack(eyes)),
-                       meta={"identity_names": identities, "files": files, "skipped": scan.skipped})
+                       meta={"identity_names": identities, "files": files, "skipped": scan.skipped,
+                             "eyes_from": eyes_from})
 
     def load(self, cache_dir=None) -> FaceSet:
         """The decoded dataset, from the cache when these files were decoded with these settings before."""

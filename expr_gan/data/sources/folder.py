@@ -4,13 +4,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from expr_gan.data.sources.base import FileSource, Record, Scan, image_files
+from expr_gan.data.sources.base import FileSource, Record, Scan, image_files, read_eyes_csv
 
 LAYOUTS = ("identity_first", "expression_first")
 
 
 class FolderSource(FileSource):
-    """Any dataset laid out as folders; `expressions` names the vocabulary (its order is the one-hot)."""
+    """Any dataset laid out as folders; `expressions` names the vocabulary (its order is the one-hot).
+    Eyes listed in ROOT/eyes.csv (as the embedded faces' export writes) are used for their files."""
 
     name = "folder"
 
@@ -32,16 +33,18 @@ class FolderSource(FileSource):
         folders = sorted(p for p in self.root.iterdir() if p.is_dir())
         if not folders:
             raise ValueError(f"data.root={self.root} has no sub-folders; expected {self.layout()}")
+        eyes = read_eyes_csv(self.root)  # shipped eyes (an export of the embedded faces) come before landmarks
         for folder in folders:
             for path in image_files(folder):
                 stem = path.stem.rsplit("_", 1)[0] if path.stem.rsplit("_", 1)[-1].isdigit() else path.stem
                 identity, expression = (folder.name, stem) if self.folder_layout == "identity_first" else (stem, folder.name)
-                scan.records.append(Record(path, identity, expression))
+                scan.records.append(Record(path, identity, expression, eyes=eyes.get(path.resolve())))
         return scan
 
 
 class CSVSource(FileSource):
-    """A manifest with columns path, identity, expression (paths relative to the manifest's folder)."""
+    """A manifest with columns path, identity, expression (paths relative to the manifest's folder);
+    eyes from ROOT/eyes.csv where it lists a file."""
 
     name = "csv"
 
@@ -61,6 +64,7 @@ class CSVSource(FileSource):
         if not path.is_file():
             raise FileNotFoundError(f"manifest {path} does not exist; expected {self.layout()}")
         scan = Scan(records=[])
+        eyes = read_eyes_csv(self.root)
         with open(path, newline="") as fh:
             reader = csv.DictReader(fh)
             missing = {"path", "identity", "expression"} - set(reader.fieldnames or [])
@@ -71,5 +75,5 @@ class CSVSource(FileSource):
                 if not file.is_file():
                     scan.skip(file, f"listed on line {line} of {path.name} but missing")
                     continue
-                scan.records.append(Record(file, row["identity"], row["expression"]))
+                scan.records.append(Record(file, row["identity"], row["expression"], eyes=eyes.get(file)))
         return scan
