@@ -26,14 +26,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "c2st_std", "sharpness", "l1", "psnr", "ssim", "copy_ratio", "cond_sensitivity")
-
-
 def markdown_table(rows: dict[str, dict]) -> str:
-    """A markdown table: one row per evaluated thing (model, copy, oracle), one column per metric."""
-    lines = ["| | " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    """A markdown table: one row per evaluated thing (model, copy, oracle), one column per metric the
+    registry's tables show (expr_gan/metrics/registry.py)."""
+    from expr_gan.metrics.registry import table_columns
+
+    columns = table_columns()
+    lines = ["| | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     for name, metrics in rows.items():
-        lines.append(f"| {name} | " + " | ".join(f"{metrics[c]:.3f}" for c in COLUMNS) + " |")
+        lines.append(f"| {name} | " + " | ".join(f"{metrics.get(c, float('nan')):.3f}" for c in columns) + " |")
     return "\n".join(lines)
 
 
@@ -69,7 +70,7 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
     from omegaconf import OmegaConf
 
     from expr_gan.checkpoint import load_run
-    from expr_gan.metrics.evaluator import METRIC_KEYS, evaluator_for
+    from expr_gan.metrics.evaluator import evaluator_for
 
     if split not in ("test", "val"):
         raise ValueError(f"split={split!r}: expected test, val or none")
@@ -90,10 +91,11 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
     info_path = Path(ckpt_path).resolve().parent.parent / "run_info.json"  # <run dir>/checkpoints/x.ckpt
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     return {"name": info.get("name", cfg.get("task_name")), "fit_seconds": info.get("fit_seconds"),
-            "hardware": info.get("hardware"), **{k: model[k] for k in METRIC_KEYS}, "confusion": model["confusion"],
+            "hardware": info.get("hardware"), **{k: model[k] for k in evaluator.metric_keys()},
+            "confusion": model["confusion"],
             "num_pairs": model["num_pairs"],
             "judge_real_acc": evaluator.judge_real_acc, "id_real_acc": evaluator.id_real_acc(),
-            "sharpness_aligned_real": model["sharpness_aligned_real"], "c2st": evaluator.c2st,
+            "sharpness_aligned_real": model["sharpness_aligned_real"], "c2st": evaluator.c2st.as_dict(),
             "c2st_runs": model["c2st_runs"],
             "baselines": {name: rows[name] for name in baselines},
             "expression_names": list(dm.expression_names), "split": split, "checkpoint": str(ckpt_path),

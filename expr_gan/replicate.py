@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 MEASURES_VERSION = 3  # 2: the end state (replication/states.py) of every job; 3: its rules revised, the photo's layout
-EVALUATE_VERSION = 2  # 2: c2st_acc the mean of c2st.seeds classifiers, with c2st_std
 MAX_PAIRS = {"tiny": 48, "cpu": 600, "paper": 900}
 
 
@@ -91,7 +90,7 @@ def run_jobs(jobs: list, budget: str, out: Path, parallel: int = 1) -> dict:
     return {job.name: results[job.name] for job in jobs}
 
 
-def _cached(path: Path, compute, version: int | None = None) -> dict:
+def _cached(path: Path, compute, version: int | str | None = None) -> dict:
     """The JSON in `path`, or `compute()` written there (atomically); with `version`, a file written by
     another version of the measures is computed again."""
     from expr_gan.io import atomic_write_text
@@ -108,13 +107,15 @@ def _cached(path: Path, compute, version: int | None = None) -> dict:
 
 
 def evaluate_job(job, run: Path, max_pairs: int, baselines: bool) -> dict:
-    """expr_gan.evaluate on the job's last.ckpt (cached in evaluate.json)."""
+    """expr_gan.evaluate on the job's last.ckpt (cached in evaluate.json, recomputed when a metric's
+    version in the registry changes)."""
     from expr_gan.evaluate import evaluate_checkpoint
+    from expr_gan.metrics.registry import version as metrics_version
 
     names = ("copy", "oracle", "aligned") if baselines else ()
     return _cached(run / "evaluate.json", lambda: evaluate_checkpoint(
         str(run / "checkpoints" / "last.ckpt"), list(job.eval_overrides), "test", max_pairs, baselines=names),
-        EVALUATE_VERSION)
+        metrics_version())
 
 
 def job_measures(job, run: Path, max_pairs: int, photo: Path | None) -> dict:

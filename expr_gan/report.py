@@ -15,7 +15,6 @@ import json
 import sys
 from pathlib import Path
 
-EVAL_COLUMNS = ("expr_acc", "id_acc", "c2st_acc", "c2st_std", "sharpness", "l1", "ssim", "copy_ratio", "cond_sensitivity")
 
 
 def _overrides(job: Path) -> list[str]:
@@ -41,7 +40,9 @@ def _error(job: Path) -> str:
 
 def _columns(metrics: dict) -> dict:
     """The table's metric columns of one evaluation (NaN where an older evaluation lacks one)."""
-    return {k: float(metrics.get(k, float("nan"))) for k in EVAL_COLUMNS}
+    from expr_gan.metrics.registry import table_columns
+
+    return {k: float(metrics.get(k, float("nan"))) for k in table_columns()}
 
 
 def collect(root: Path) -> list[dict]:

@@ -45,7 +45,7 @@ def test_c2st_power_and_null_at_the_default_scale(tmp_path):
     from hydra.utils import instantiate
 
     from expr_gan.config import config_dir
-    from expr_gan.metrics.realism import C2ST_DEFAULTS
+    from expr_gan.metrics.realism import C2STSettings
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("train", overrides=[f"paths.cache_dir={tmp_path}"])
@@ -53,7 +53,7 @@ def test_c2st_power_and_null_at_the_default_scale(tmp_path):
     dm.setup()
     images = dm.faces.images
     order = torch.randperm(len(dm.train_pairs), generator=torch.Generator().manual_seed(0))
-    train = dm.train_pairs[order[: C2ST_DEFAULTS["train_pairs"]]]
+    train = dm.train_pairs[order[: C2STSettings.from_config().train_pairs]]
     real_train, real_test = images[train[:, 1]], images[dm.test_pairs[:, 1]]
     copy = c2st_accuracy(real_train, images[train[:, 0]], real_test, images[dm.test_pairs[:, 0]])
     blurred = c2st_accuracy(real_train, blur2x(real_train), real_test, blur2x(real_test))

@@ -12,8 +12,8 @@ log = logging.getLogger(__name__)
 
 
 class EvalMetrics(pl.Callback):
-    """Logs val/<metric> for every metric of the evaluator (expr_acc, id_acc, c2st_acc, sharpness, l1,
-    psnr, ssim, copy_ratio, cond_sensitivity) and val/judge_real_acc. `referees=false`: without the
+    """Logs val/<metric> for every registered metric (expr_gan/metrics/kinds/: expr_acc, id_acc, c2st_acc,
+    sharpness, l1, psnr, ssim, copy_ratio, cond_sensitivity, ...) and val/judge_real_acc. `referees=false`: without the
     judge and the identity net (no expr_acc, id_acc, judge_real_acc; none trained); `c2st=null`:
     without the C2ST (no c2st_acc, c2st_std). What is left costs seconds; `expr_gan.evaluate` measures
     everything on the test people.

@@ -19,13 +19,55 @@ sharpness  mean variance of the Laplacian of the outputs / that of the real targ
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 
 from expr_gan.metrics.referees import Referee
 
-C2ST_DEFAULTS = {"steps": 500, "batch_size": 64, "width": 16, "lr": 2e-3, "seed": 0, "train_pairs": 1024, "pool": 2,
-                 "seeds": 3}
+@dataclass(frozen=True)
+class C2STSettings:
+    """The C2ST's settings, one definition: the defaults are train.yaml's `c2st` node (conf/train.yaml,
+    what every run stores and `c2st.<key>=...` overrides); an unknown key is an error naming it."""
+
+    steps: int
+    batch_size: int
+    width: int
+    lr: float
+    seed: int
+    train_pairs: int
+    pool: int
+    seeds: int
+
+    @classmethod
+    def from_config(cls, c2st: dict | None = None) -> "C2STSettings":
+        """The defaults with the keys of `c2st` (a run's `c2st` node, or a part of it) replaced."""
+        given = dict(c2st or {})
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise ValueError(f"c2st: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(names)}")
+        return cls(**{**_train_yaml_c2st(), **given})
+
+    def classifier(self) -> dict:
+        """The keyword arguments of `c2st_runs`: everything but which pairs it trains on."""
+        return {k: v for k, v in asdict(self).items() if k != "train_pairs"}
+
+    def as_dict(self) -> dict:
+        """Every setting, as a plain dict (what metrics.json records)."""
+        return asdict(self)
+
+
+@lru_cache(maxsize=1)
+def _train_yaml_c2st() -> dict:
+    from omegaconf import OmegaConf
+
+    from expr_gan.config import config_dir
+
+    return dict(OmegaConf.to_container(OmegaConf.load(Path(config_dir()) / "train.yaml").c2st))
 
 
 def to_uint8(images01: torch.Tensor) -> torch.Tensor:
@@ -98,7 +140,7 @@ def mean_and_spread(values: list[float]) -> tuple[float, float]:
 
 def c2st_accuracy(real_train: torch.Tensor, fake_train: torch.Tensor, real_test: torch.Tensor,
                   fake_test: torch.Tensor, steps: int = 500, batch_size: int = 64, width: int = 16, lr: float = 2e-3,
-                  seed: int = 0, pool: int = 2, progress: str | None = None, **_unused) -> float:
+                  seed: int = 0, pool: int = 2, progress: str | None = None) -> float:
     """Held-out accuracy of a fresh classifier trained to tell `real_*` from `fake_*` (uint8 [N, C, H, W]).
 
     The test score is the balanced accuracy (mean of the accuracies on real and on fake images), so
