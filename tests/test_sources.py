@@ -65,10 +65,16 @@ def test_caspeal_strict_mode_names_the_file(caspeal):
         CASPEALSource(str(root), strict=True).build()
 
 
+def drawn(kind: str) -> list[str]:
+    """The fixture trees hold 64 px drawn faces: their layouts are under test here, not landmarks
+    (tests/test_landmark_sources.py puts real photos in each layout)."""
+    return ["data.landmarks=false"]
+
+
 def test_inspect_cli_on_caspeal(caspeal, tmp_path):
     root, info = caspeal
     result = run_cli("expr_gan.data.inspect", "data=caspeal", f"data.root={root}", "format=json", f"out={tmp_path}/i",
-                     "data.pair_policy=from_neutral", "data.size=32", cwd=REPO)
+                     "data.pair_policy=from_neutral", "data.size=32", *drawn("caspeal"), cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert report["identities"] == 5 and report["images_per_expression"]["laughing"] == 5
@@ -78,7 +84,9 @@ def test_inspect_cli_on_caspeal(caspeal, tmp_path):
     from PIL import Image
     sheet = Image.open(tmp_path / "i" / "contact_sheet.png")  # 5 people x 6 expressions of 32 px, 2 px padding
     assert sheet.size == (6 * 34 + 2, 5 * 34 + 2)
-    text = run_cli("expr_gan.data.inspect", "data=caspeal", f"data.root={root}", f"out={tmp_path}/j", "data.size=32", cwd=REPO)
+    text = run_cli("expr_gan.data.inspect", "data=caspeal", f"data.root={root}", f"out={tmp_path}/j", "data.size=32",
+                   *drawn("caspeal"), cwd=REPO)
+    assert report["eyes"]["from_file"] > 0 and report["eyes"]["none"] > 0  # FaceFP_2.txt lists some files
     assert "usable pairs (all): 54" in text.stdout and "skipped" in text.stdout
 
 
@@ -124,12 +132,6 @@ def test_folder_layouts_csv_and_label_subsets(tmp_path):
     assert len(faces) == 9 and any("gone.png" in s["file"] for s in faces.meta["skipped"])
     subset = FolderSource(str(tmp_path / "a"), vocab, size=32, label_map={"frowning": "neutral"}).build()
     assert len(subset) == 6  # frowning mapped onto neutral collides with the neutral image: duplicate
-
-
-def drawn(kind: str) -> list[str]:
-    """The fixture trees hold 64 px drawn faces: their layouts are under test here, not landmarks
-    (tests/test_landmark_sources.py puts real photos in each layout)."""
-    return [] if kind == "caspeal" else ["data.landmarks=false"]
 
 
 @pytest.mark.parametrize("kind", ["caspeal", "rafd", "kdef", "folder", "csv"])

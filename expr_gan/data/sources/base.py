@@ -15,6 +15,9 @@ from expr_gan.data.faceset import FaceSet
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".tif", ".tiff", ".jpg", ".jpeg", ".png", ".bmp"}
+# Raise when decoding changes what a file becomes (cached decodings are then rebuilt). 2: files with
+# eyes cropped by a similarity onto the template, the image extended by its edge pixels
+DECODING = 2
 
 
 class NoFaceFound(ValueError):
@@ -93,14 +96,8 @@ def to_rgb_array(img) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
-def crop_box(width: int, height: int, eyes) -> tuple[float, float, float]:
-    """(centre x, centre y, side) of the square crop: around the eyes when known, else the centre square."""
-    if eyes is not None:
-        rx, ry, lx, ly = eyes
-        distance = float(np.hypot(lx - rx, ly - ry))
-        side = 4.2 * distance  # eyes ~0.24 of the crop apart, as in the embedded faces
-        cx, cy = (rx + lx) / 2, (ry + ly) / 2 + 0.05 * side  # eyes at 0.45 of the height
-        return cx, cy, side
+def centre_square(width: int, height: int) -> tuple[float, float, float]:
+    """(centre x, centre y, side) of an image's centre square: the crop of a file without eye positions."""
     side = min(width, height)
     return width / 2, height / 2, side
 
@@ -174,7 +171,8 @@ class FileSource:
         # each file with the eyes it ships (FaceFP_2.txt, eyes.csv): new eye positions decode anew
         listing = hashlib.sha1("\n".join(f"{r.path}|{r.path.stat().st_size}|{r.path.stat().st_mtime_ns}|{r.eyes}"
                                          for r in scan.records).encode()).hexdigest()
-        return {"source": self.name, "root": str(self.root.resolve()), "size": self.size, "channels": self.channels,
+        return {"source": self.name, "decoding": DECODING, "root": str(self.root.resolve()), "size": self.size,
+                "channels": self.channels,
                 "expressions": list(self.expression_names), "label_map": self.label_map, "files": listing,
                 **({"landmarks": True} if self.landmarks else {}), **self.extra_settings()}
 
@@ -185,19 +183,27 @@ class FileSource:
     def decode(self, rec: Record) -> tuple[np.ndarray, np.ndarray]:
         """One record -> (uint8 [S, S, C] face crop, eyes [2, 2] in crop pixels or NaN).
 
-        Eyes the files ship (CAS-PEAL) give a square crop around them; with `landmarks` and no shipped
-        eyes, the largest face dlib finds is aligned by its eyes to the embedded faces' template (the
-        crop photos get: photo/align.py), and a file without a face raises NoFaceFound."""
+        With eyes (shipped by the files: CAS-PEAL's FaceFP_2.txt, an eyes.csv; or, with `landmarks`,
+        those of the largest face dlib finds) the crop is a similarity transform of the eyes onto the
+        embedded faces' template, the crop photos get (photo/align.py), so its eyes lie on the
+        template; a file in which landmarks find no face raises NoFaceFound. Without eyes: the centre square."""
         from PIL import Image
 
         with Image.open(rec.path) as img:
             img.load()
             rgb = to_rgb_array(img)
-        if rec.eyes is None and self.landmarks:
-            return self._landmark_crop(rec, rgb)
+        eyes = None if rec.eyes is None else np.asarray(rec.eyes, dtype=np.float64).reshape(2, 2)
+        if eyes is None and self.landmarks:
+            from expr_gan.photo.landmarks import find_faces
+
+            faces = find_faces(rgb)
+            if not faces:
+                raise NoFaceFound(f"{rec.path}: no face found by landmarks ({rgb.shape[1]}x{rgb.shape[0]} px)")
+            eyes = faces[0].eyes.astype(np.float64)
+        if eyes is not None:
+            return self._aligned_crop(rgb, eyes[np.argsort(eyes[:, 0])])  # image-left eye first, as the template
         h, w = rgb.shape[:2]
-        cx, cy, side = crop_box(w, h, rec.eyes)
-        scale = self.size / side
+        cx, cy, side = centre_square(w, h)
         left, top = cx - side / 2, cy - side / 2
         pil = Image.fromarray(rgb).transform((self.size, self.size), Image.Transform.EXTENT,
                                              (left, top, left + side, top + side), Image.Resampling.BILINEAR)
@@ -205,24 +211,19 @@ class FileSource:
             pil = Image.fromarray(rgb).crop((int(left), int(top), int(left + side), int(top + side))).resize(
                 (self.size, self.size), Image.Resampling.BOX)
         out = np.asarray(pil.convert("L"))[..., None] if self.channels == 1 else np.asarray(pil)
-        if rec.eyes is None:
-            eyes = np.full((2, 2), np.nan, dtype=np.float32)
-        else:
-            rx, ry, lx, ly = rec.eyes
-            eyes = np.array([[(rx - left) * scale, (ry - top) * scale], [(lx - left) * scale, (ly - top) * scale]], np.float32)
-        return out, eyes
+        return out, np.full((2, 2), np.nan, dtype=np.float32)
 
-    def _landmark_crop(self, rec: Record, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The largest face's crop aligned by its landmark eyes, and those eyes in crop pixels."""
+    def _aligned_crop(self, rgb: np.ndarray, eyes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The crop whose eyes lie on the template, and those eyes in crop pixels. The image is first
+        extended by its edge pixels (half its size on each side), so a crop reaching past the border
+        gets the background continued, not black corners no training image has."""
         from PIL import Image
 
         from expr_gan.photo.align import aligned_crop, template_eyes
-        from expr_gan.photo.landmarks import find_faces
 
-        faces = find_faces(rgb)
-        if not faces:
-            raise NoFaceFound(f"{rec.path}: no face found by landmarks ({rgb.shape[1]}x{rgb.shape[0]} px)")
-        crop, _ = aligned_crop(Image.fromarray(rgb), faces[0].eyes, self.size)
+        margin = max(rgb.shape[:2]) // 2
+        padded = np.pad(rgb, ((margin, margin), (margin, margin), (0, 0)), mode="edge")
+        crop, _ = aligned_crop(Image.fromarray(padded), eyes + margin, self.size)
         out = np.asarray(crop.convert("L"))[..., None] if self.channels == 1 else np.asarray(crop)
         return out, template_eyes(self.size).astype(np.float32)
 
