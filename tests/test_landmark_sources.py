@@ -81,10 +81,15 @@ def test_each_layout_gets_eyes_from_landmarks_and_skips_a_photo_without_a_face(k
     assert len(faces) == 9 and faces.meta["eyes_from"] == ["landmarks"] * 9
     assert torch.allclose(faces.eyes, torch.from_numpy(template_eyes(32)).float().expand(9, 2, 2))
     assert [s["reason"] for s in faces.meta["skipped"]] == ["no face found by landmarks"]
+    points = faces.meta["landmarks"]  # the 68 points, carried into the crop: their eye centres are the template's
+    assert points.shape == (9, 68, 2) and torch.isfinite(points).all()
+    centres = torch.stack([points[:, 36:42].mean(1), points[:, 42:48].mean(1)], 1)
+    assert torch.allclose(centres, faces.eyes, atol=1e-3)
     # the crops are aligned by the eyes: the same face moved, scaled or turned gives nearly the same
     # crop, which a centre crop of the same files does not
     plain = source(kind, tmp_path / kind, landmarks=False).build()
     assert plain.meta["eyes_from"] == ["none"] * 10 and not torch.isfinite(plain.eyes).any()
+    assert not torch.isfinite(plain.meta["landmarks"]).any()
 
     def spread(fs, person_index):  # mean grey-level difference of one person's crops to its first
         own = fs.images[fs.identity == person_index].float()

@@ -181,7 +181,12 @@ class FileSource:
         return {}
 
     def decode(self, rec: Record) -> tuple[np.ndarray, np.ndarray]:
-        """One record -> (uint8 [S, S, C] face crop, eyes [2, 2] in crop pixels or NaN).
+        """One record -> (uint8 [S, S, C] face crop, eyes [2, 2] in crop pixels or NaN); `decode_all`."""
+        return self.decode_all(rec)[:2]
+
+    def decode_all(self, rec: Record) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One record -> (face crop, eyes in crop pixels or NaN, 68 landmarks [68, 2] in crop pixels
+        where landmarks found the face, else NaN).
 
         With eyes (shipped by the files: CAS-PEAL's FaceFP_2.txt, an eyes.csv; or, with `landmarks`,
         those of the largest face dlib finds) the crop is a similarity transform of the eyes onto the
@@ -193,15 +198,16 @@ class FileSource:
             img.load()
             rgb = to_rgb_array(img)
         eyes = None if rec.eyes is None else np.asarray(rec.eyes, dtype=np.float64).reshape(2, 2)
+        points = np.full((68, 2), np.nan)
         if eyes is None and self.landmarks:
             from expr_gan.photo.landmarks import find_faces
 
             faces = find_faces(rgb)
             if not faces:
                 raise NoFaceFound(f"{rec.path}: no face found by landmarks ({rgb.shape[1]}x{rgb.shape[0]} px)")
-            eyes = faces[0].eyes.astype(np.float64)
+            eyes, points = faces[0].eyes.astype(np.float64), faces[0].points.astype(np.float64)
         if eyes is not None:
-            return self._aligned_crop(rgb, eyes[np.argsort(eyes[:, 0])])  # image-left eye first, as the template
+            return self._aligned_crop(rgb, eyes[np.argsort(eyes[:, 0])], points)  # image-left eye first, as the template
         h, w = rgb.shape[:2]
         cx, cy, side = centre_square(w, h)
         left, top = cx - side / 2, cy - side / 2
@@ -211,21 +217,21 @@ class FileSource:
             pil = Image.fromarray(rgb).crop((int(left), int(top), int(left + side), int(top + side))).resize(
                 (self.size, self.size), Image.Resampling.BOX)
         out = np.asarray(pil.convert("L"))[..., None] if self.channels == 1 else np.asarray(pil)
-        return out, np.full((2, 2), np.nan, dtype=np.float32)
+        return out, np.full((2, 2), np.nan, dtype=np.float32), np.full((68, 2), np.nan, dtype=np.float32)
 
-    def _aligned_crop(self, rgb: np.ndarray, eyes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The crop whose eyes lie on the template, and those eyes in crop pixels. The image is first
-        extended by its edge pixels (half its size on each side), so a crop reaching past the border
-        gets the background continued, not black corners no training image has."""
+    def _aligned_crop(self, rgb: np.ndarray, eyes: np.ndarray, points: np.ndarray):
+        """The crop whose eyes lie on the template, those eyes and the landmark `points` in crop pixels.
+        The image is first extended by its edge pixels (half its size on each side), so a crop reaching
+        past the border gets the background continued, not black corners no training image has."""
         from PIL import Image
 
-        from expr_gan.photo.align import aligned_crop, template_eyes
+        from expr_gan.photo.align import aligned_crop, apply, template_eyes
 
         margin = max(rgb.shape[:2]) // 2
         padded = np.pad(rgb, ((margin, margin), (margin, margin), (0, 0)), mode="edge")
-        crop, _ = aligned_crop(Image.fromarray(padded), eyes + margin, self.size)
+        crop, matrix = aligned_crop(Image.fromarray(padded), eyes + margin, self.size)
         out = np.asarray(crop.convert("L"))[..., None] if self.channels == 1 else np.asarray(crop)
-        return out, template_eyes(self.size).astype(np.float32)
+        return out, template_eyes(self.size).astype(np.float32), apply(matrix, points + margin).astype(np.float32)
 
     def build(self) -> FaceSet:
         """Decode every usable record; unreadable files are skipped with a warning (an error when strict)."""
@@ -235,10 +241,10 @@ class FileSource:
             raise ValueError(f"data.root={self.root}: no usable images found; expected {self.layout()}")
         identities = sorted({r.identity for r in records})
         id_index = {name: i for i, name in enumerate(identities)}
-        images, ids, exprs, eyes, files, eyes_from = [], [], [], [], [], []
+        images, ids, exprs, eyes, files, eyes_from, landmarks = [], [], [], [], [], [], []
         for rec in records:
             try:
-                pixels, eye = self.decode(rec)
+                pixels, eye, points = self.decode_all(rec)
             except NoFaceFound as err:  # a readable photo without a face: reported and skipped, never fatal
                 warnings.warn(f"{err}; skipped", stacklevel=2)
                 scan.skip(rec.path, "no face found by landmarks")
@@ -254,6 +260,7 @@ class FileSource:
             ids.append(id_index[rec.identity])
             exprs.append(self.expression_names.index(rec.expression))
             eyes.append(eye)
+            landmarks.append(points)
             files.append(str(rec.path))
             eyes_from.append("file" if rec.eyes is not None else "landmarks" if self.landmarks else "none")
         if not images:
@@ -261,7 +268,9 @@ class FileSource:
         return FaceSet(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), torch.tensor(ids),
                        torch.tensor(exprs), self.expression_names, torch.from_numpy(np.stack(eyes)),
                        meta={"identity_names": identities, "files": files, "skipped": scan.skipped,
-                             "eyes_from": eyes_from})
+                             "eyes_from": eyes_from,  # per file: file, landmarks or none
+                             # the 68 points in crop pixels where landmarks found the face, else NaN
+                             "landmarks": torch.from_numpy(np.stack(landmarks))})
 
     def load(self, cache_dir=None) -> FaceSet:
         """The decoded dataset, from the cache when these files were decoded with these settings before."""
