@@ -121,8 +121,7 @@ def evaluate_photos(ckpt_path: str, files: list[Path], baselines: tuple[str, ...
     neutral; writes the photos and the tables into `out` and returns the markdown."""
     import torch
 
-    from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint, pixels_from
-    from expr_gan.generate import _names_from
+    from expr_gan.checkpoint import build_module, checkpoint_config, expression_names, load_checkpoint, pixels_from
     from expr_gan.photo.edit import minimum_eye_distance
     from expr_gan.photo.scorecard import copy_editor, model_editor, score_photos, warp_editor, write_scores
 
@@ -131,7 +130,7 @@ def evaluate_photos(ckpt_path: str, files: list[Path], baselines: tuple[str, ...
     module = build_module(ckpt)
     if not hasattr(module, "translate"):
         raise ValueError(f"checkpoint {ckpt_path} holds {cfg.model._target_}, which cannot translate images")
-    names = _names_from(cfg)
+    names = expression_names(cfg)
     size = int(cfg.data.size)
     onehot = {name: torch.eye(len(names))[i] for i, name in enumerate(names)}
     editors = {"model": model_editor(module.translate, pixels_from(ckpt), onehot.__getitem__, size, int(cfg.data.channels))}

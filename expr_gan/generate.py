@@ -21,7 +21,6 @@ import sys
 import warnings
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 DETECTORS = ("auto", "landmarks", "haar", "center")
 
 
@@ -114,7 +113,8 @@ def main(argv: list[str]) -> int:
     from torchvision.utils import make_grid
 
     from expr_gan.app import command_config, save_command_config
-    from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint, pixels_from
+    from expr_gan.checkpoint import build_module, checkpoint_config, expression_names, load_checkpoint, pixels_from
+    from expr_gan.photo.load import photo_paths
     from expr_gan.photo.landmarks import landmarks_available
     from expr_gan.visual import save_png
 
@@ -127,17 +127,9 @@ def main(argv: list[str]) -> int:
     if not hasattr(module, "translate"):
         raise ValueError(f"checkpoint {opts.ckpt} holds {cfg.model._target_}, which cannot translate images")
     pixels, size, channels = pixels_from(ckpt), int(cfg.data.size), int(cfg.data.channels)
-    names = _names_from(cfg)
+    names = expression_names(cfg)
     onehots, labels = parse_targets(opts, names)
-    source = Path(opts.input)
-    if source.is_dir():
-        inputs = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not inputs:
-            raise ValueError(f"input {source} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    elif source.is_file():
-        inputs = [source]
-    else:
-        raise ValueError(f"input {source} does not exist")
+    inputs = photo_paths(opts.input)
     if opts.detector not in DETECTORS:
         raise ValueError(f"detector={opts.detector!r}: expected one of {', '.join(DETECTORS)}")
     by_landmarks = opts.detector == "landmarks" or (opts.detector == "auto" and landmarks_available())
@@ -234,14 +226,6 @@ def _score(path: Path, rgb, result, labels: list[str], out: Path, scores: list) 
             print(f"  face {k} {label}: face found {row['face_found']}, identity distance {identity}{geometry}{reading}")
     scores.extend(rows)
     return atomic_write_text(out / f"{path.stem}_scores.json", json.dumps(rows, indent=1))
-
-
-def _names_from(cfg) -> list[str]:
-    """The expression vocabulary of the checkpoint's data (a configured subset, or the source's own)."""
-    from hydra.utils import get_class
-
-    configured = cfg.data.source.get("expressions")
-    return list(configured) if configured else list(get_class(cfg.data.source._target_).expression_names)
 
 
 if __name__ == "__main__":

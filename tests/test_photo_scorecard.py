@@ -127,10 +127,10 @@ def test_evaluate_photos_names_bad_options_before_writing(generation_ckpt, tmp_p
 
     out = tmp_path / "ev"
     assert run(main, [f"ckpt={generation_ckpt}", f"photos={tmp_path}/missing", f"out={out}"]) == 2
-    assert f"photos={tmp_path}/missing: expected `packaged`, a folder of photos or a photo file" in capsys.readouterr().err
+    assert f"photos={tmp_path}/missing does not exist (expected a photo or a folder of photos)" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert run(main, [f"ckpt={generation_ckpt}", f"photos={tmp_path}/empty", f"out={out}"]) == 2
-    assert "the folder holds no photos" in capsys.readouterr().err
+    assert "the folder holds no images" in capsys.readouterr().err
     assert run(main, [f"ckpt={generation_ckpt}", "split=none", f"out={out}"]) == 2
     assert "split=none evaluates nothing without photos=" in capsys.readouterr().err
     assert run(main, [f"ckpt={generation_ckpt}", "split=none", f"photos={tmp_path}/empty", "data.size=16", f"out={out}"]) == 2

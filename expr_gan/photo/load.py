@@ -13,6 +13,22 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from expr_gan.data.sources.base import to_rgb_array
 
+PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def photo_paths(given: str | Path, option: str = "input") -> list[Path]:
+    """The photos `given` names: every image directly in a folder (sorted), or one file; a clear error
+    naming `option` when it names neither, or a folder without images."""
+    path = Path(given)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+        if not files:
+            raise ValueError(f"{option}={given}: the folder holds no images ({', '.join(sorted(PHOTO_SUFFIXES))})")
+        return files
+    if path.is_file():
+        return [path]
+    raise ValueError(f"{option}={given} does not exist (expected a photo or a folder of photos)")
+
 
 def open_photo(path: Path) -> Image.Image:
     """The photo at `path` as an upright 8-bit RGB image; a clear error naming the file otherwise."""

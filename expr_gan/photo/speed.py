@@ -27,8 +27,9 @@ def default_model(experiment: str = "ours_cpu"):
     import torch
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.utils import get_class, instantiate
+    from hydra.utils import instantiate
 
+    from expr_gan.checkpoint import expression_names
     from expr_gan.config import config_dir
 
     GlobalHydra.instance().clear()
@@ -36,7 +37,7 @@ def default_model(experiment: str = "ours_cpu"):
         cfg = compose("train", overrides=[f"experiment={experiment}", "callbacks=none", "logger=none"])
     torch.manual_seed(0)
     module = instantiate(cfg.model).eval()
-    names = list(cfg.data.source.get("expressions") or get_class(cfg.data.source._target_).expression_names)
+    names = expression_names(cfg)
     return module.translate, instantiate(cfg.pixels), names, int(cfg.data.size), int(cfg.data.channels)
 
 

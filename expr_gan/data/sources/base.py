@@ -216,8 +216,12 @@ class FileSource:
         if side > 2 * self.size:  # downscaling a lot: area-average first to avoid aliasing
             pil = Image.fromarray(rgb).crop((int(left), int(top), int(left + side), int(top + side))).resize(
                 (self.size, self.size), Image.Resampling.BOX)
-        out = np.asarray(pil.convert("L"))[..., None] if self.channels == 1 else np.asarray(pil)
+        out = self._channels(pil)
         return out, np.full((2, 2), np.nan, dtype=np.float32), np.full((68, 2), np.nan, dtype=np.float32)
+
+    def _channels(self, image) -> np.ndarray:
+        """A decoded crop (PIL, RGB) as uint8 [S, S, C] with the configured channels."""
+        return np.asarray(image.convert("L"))[..., None] if self.channels == 1 else np.asarray(image)
 
     def _aligned_crop(self, rgb: np.ndarray, eyes: np.ndarray, points: np.ndarray):
         """The crop whose eyes lie on the template, those eyes and the landmark `points` in crop pixels.
@@ -230,7 +234,7 @@ class FileSource:
         margin = max(rgb.shape[:2]) // 2
         padded = np.pad(rgb, ((margin, margin), (margin, margin), (0, 0)), mode="edge")
         crop, matrix = aligned_crop(Image.fromarray(padded), eyes + margin, self.size)
-        out = np.asarray(crop.convert("L"))[..., None] if self.channels == 1 else np.asarray(crop)
+        out = self._channels(crop)
         return out, template_eyes(self.size).astype(np.float32), apply(matrix, points + margin).astype(np.float32)
 
     def build(self) -> FaceSet:
