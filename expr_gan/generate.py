@@ -169,7 +169,7 @@ def _photo_out(path: Path, module, pixels, onehots, labels: list[str], size: int
     from torchvision.utils import make_grid
 
     from expr_gan.io import atomic_write
-    from expr_gan.photo.edit import edit_photo, minimum_eye_distance
+    from expr_gan.photo.edit import edit_photo, minimum_eye_distance, photo_translate
     from expr_gan.photo.landmarks import find_faces, load_models
     from expr_gan.photo.load import open_photo
     from expr_gan.visual import save_png
@@ -182,7 +182,7 @@ def _photo_out(path: Path, module, pixels, onehots, labels: list[str], size: int
     if not faces:
         print(f"{path}: no face found by landmarks ({photo.width}x{photo.height} px)", file=sys.stderr)
         return False
-    result = edit_photo(photo, faces, module.translate, pixels, onehots, size, channels)
+    result = edit_photo(photo, faces, photo_translate(module), pixels, onehots, size, channels)
     edited = time.perf_counter()
     for eyes in result.too_small:
         print(f"{path}: a face with eyes {eyes:.0f} px apart is left as it is: this {size} px model needs "

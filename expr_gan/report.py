@@ -4,7 +4,9 @@ DIR may be a Hydra multirun directory (one numbered job per sub-directory: `.hyd
 `metrics.json` when the job finished) or a directory of `expr_gan.evaluate` outputs (their
 metrics.json hold a model row and the copy / oracle baselines). Writes report.md, report.csv and a
 bar chart report.png of the sort metric into DIR (or `out`), sorted by `sort` (descending unless
-`ascending=true`). Jobs without metrics appear as failed, with the error from their log.
+`ascending=true`). Jobs without metrics appear as failed, with the error from their log. Where DIR
+holds `evaluate photos=...` outputs (photo_scores.json), also photo_report.md: the photo scorecard
+per editor and target, mean and range across those runs (expr_gan/photo/across_runs.py).
 Options: conf/report.yaml.
 """
 from __future__ import annotations
@@ -137,11 +139,21 @@ def main(argv: list[str]) -> int:
     root = Path(opts.dir)
     if not root.is_dir():
         raise ValueError(f"dir={root} is not a directory")
-    rows = collect(root)
-    if not rows:
-        raise ValueError(f"dir={root} holds no jobs (no metrics.json or .hydra/overrides.yaml below it)")
-    sort = opts.sort or ("expr_acc" if any("expr_acc" in r for r in rows) else "val/loss_rec")
-    print(write_report(rows, Path(opts.out or root), sort, bool(opts.ascending)))
+    from expr_gan.photo import across_runs
+
+    rows, photo_scores = collect(root), across_runs.find_scores(root)
+    if not rows and not photo_scores:
+        raise ValueError(f"dir={root} holds no jobs (no metrics.json, .hydra/overrides.yaml or photo_scores.json below it)")
+    out = Path(opts.out or root)
+    if rows:
+        sort = opts.sort or ("expr_acc" if any("expr_acc" in r for r in rows) else "val/loss_rec")
+        print(write_report(rows, out, sort, bool(opts.ascending)))
+    if photo_scores:  # evaluate photos=... runs: the photo scorecard across them (e.g. training seeds)
+        from expr_gan.io import atomic_write_text
+
+        table = across_runs.markdown(photo_scores)
+        atomic_write_text(out / "photo_report.md", table)
+        print(f"photos across runs ({out / 'photo_report.md'}):\n\n{table}")
     return 0
 
 

@@ -30,15 +30,17 @@ def test_bench_times_the_photo_path(tmp_path):
 
     result = run_cli("expr_gan.bench", "cases=[]", "photo_repeats=1", f"out={tmp_path}", cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
-    photo = json.loads((tmp_path / "bench.json").read_text())["photo"]
+    photos = json.loads((tmp_path / "bench.json").read_text())["photo"]
     if grace_hopper() is None or not landmarks_available():
-        assert photo is None and "photo path: skipped" in result.stdout
+        assert photos is None and "photo path: skipped" in result.stdout
         return
-    assert (photo["width"], photo["height"], photo["faces"], photo["targets"]) == (512, 600, 1, 6)
-    assert photo["detect_s"] > 0 and photo["model_edit_s"] > 0 and photo["warp_s"] > 0
-    assert photo["ratio_model_warp"] == photo["model_edit_s"] / photo["warp_s"]
-    assert photo["photo_s"] == photo["open_s"] + photo["detect_s"] + photo["model_edit_s"]
-    assert "| model: align, edit, paste |" in result.stdout
+    assert [p["model"] for p in photos] == ["ours_cpu", "warp_cpu"]  # conf/bench.yaml photo_models
+    for photo in photos:
+        assert (photo["width"], photo["height"], photo["faces"], photo["targets"]) == (512, 600, 1, 6)
+        assert photo["detect_s"] > 0 and photo["model_edit_s"] > 0 and photo["warp_s"] > 0
+        assert photo["ratio_model_warp"] == photo["model_edit_s"] / photo["warp_s"]
+        assert photo["photo_s"] == photo["open_s"] + photo["detect_s"] + photo["model_edit_s"]
+    assert result.stdout.count("| model: align, edit, paste |") == 2 and "warp_cpu at 64 px" in result.stdout
 
 
 def test_every_family_has_a_plain_reference_and_others_get_a_clear_error():

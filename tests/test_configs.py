@@ -16,7 +16,7 @@ NEEDS_ROOT = {"caspeal", "rafd", "kdef", "folder", "csv"}  # real datasets: comp
 
 
 def test_every_group_has_its_options():
-    assert GROUPS["model"] == ["dcgan", "generation", "joint", "ours", "refinement"]
+    assert GROUPS["model"] == ["dcgan", "generation", "joint", "ours", "refinement", "warp"]
     assert GROUPS["trainer"] == ["cpu", "ddp", "default", "gpu"]
     assert {"none", "tensorboard"} == set(GROUPS["logger"]) and {"none", "default", "end_eval"} == set(GROUPS["callbacks"])
 

@@ -14,7 +14,7 @@ from expr_gan.losses import mask_terms as M
 from expr_gan.losses.adversarial import GANLoss
 from expr_gan.losses.edit_targets import EditTargets
 from expr_gan.losses.pixel_terms import changed_region
-from expr_gan.losses.term import weighted_sum
+from expr_gan.losses.term import Generated, weighted_sum
 from expr_gan.modules.conditional_gan import ConditionalGANModule
 from expr_gan.nets.patchgan import PatchDiscriminator
 from expr_gan.nets.unet import UNetGenerator
@@ -98,7 +98,7 @@ def test_mask_region_term_is_zero_when_the_mask_paints_exactly_the_changed_regio
     mask = module.generator.forward_with_mask(batch["source"], batch["target_onehot"])[1]
     raw, weighted, _ = g_values(module, batch)
     assert weighted["mask_region"].item() == pytest.approx(3.0 * ((1 - mask) - region).abs().mean().item(), rel=1e-5)
-    exact = lambda net, source, onehot: (source, 1 - region)  # noqa: E731  paints the changed square only
+    exact = lambda net, source, onehot: Generated(source, 1 - region, {})  # noqa: E731  paints the changed square only
     monkeypatch.setattr(module, "generate", exact)
     assert g_values(module, batch)[0]["mask_region"].item() == 0.0
     assert not make_module().needs_region  # nothing reads it: not computed
@@ -297,9 +297,14 @@ def test_every_term_file_adds_its_term_at_a_key(make_cfg, group, name):
     """`+g_term@model.g_terms.x=<file>` (or d_term) composes onto ours and builds the term, in its phase."""
     import hydra
 
+    import yaml
+
     phase = group[0]
     head = ["model.discriminator.num_classes=6"] if name == "expression_head" else []
-    cfg = make_cfg("experiment=ours_cpu", f"+{group}@model.{phase}_terms.x={name}", *head)
+    target = yaml.safe_load((Path(__file__).parents[1] / "conf" / group / f"{name}.yaml").read_text())["_target_"]
+    # a term on a warping generator's flow composes onto warp_cpu (ours refuses it, naming the term)
+    experiment = "warp_cpu" if "flow" in hydra.utils.get_class(target).requires else "ours_cpu"
+    cfg = make_cfg(f"experiment={experiment}", f"+{group}@model.{phase}_terms.x={name}", *head)
     module = hydra.utils.instantiate(cfg.model)
     terms = module.g_terms if phase == "g" else module.d_terms
     assert "x" in terms and terms["x"].phase == phase.upper() and list(terms)[-1] == "x"  # summed last

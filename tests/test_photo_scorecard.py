@@ -143,3 +143,39 @@ def test_evaluate_photos_names_bad_options_before_writing(generation_ckpt, tmp_p
     assert run(main, [f"ckpt={generation_ckpt}", "photo_baselines=[copy,blur]", f"out={out}"]) == 2
     assert "photo_baselines: unknown ['blur']" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_report_summarises_the_photo_scorecard_across_runs(tmp_path):
+    """Two evaluate photos= runs: per editor and target the mean of each run's share and its range; the
+    deterministic copy has none; a run without classifier opinions counts only where it has them."""
+    from conftest import REPO, run_cli
+
+    def rows(moved: list, agrees: list) -> list[dict]:
+        out = [{"editor": "model", "photo": "a.jpg", "face": k, "target": "laughing", "face_found": True,
+                "identity": 0.2 + 0.1 * k, "reidentified": True, "moved": m, "emotion_agrees": a}
+               for k, (m, a) in enumerate(zip(moved, agrees))]
+        return out + [{"editor": "copy", "photo": "a.jpg", "face": k, "target": "laughing", "face_found": True,
+                       "identity": 0.0, "reidentified": True, "moved": False, "emotion_agrees": None} for k in range(4)]
+
+    for run, (moved, agrees) in {"seed0": ([True, True, False, False], [True] * 4),
+                                 "seed1": ([True, True, True, True], [None] * 4)}.items():
+        (tmp_path / run / "photos").mkdir(parents=True)
+        (tmp_path / run / "photos" / "photo_scores.json").write_text(json.dumps(rows(moved, agrees)))
+    result = run_cli("expr_gan.report", f"dir={tmp_path}", cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = (tmp_path / "photo_report.md").read_text()
+    assert table.startswith("2 run(s): seed0, seed1")
+    model = table.split("### model")[1].split("###")[0]
+    # moved 0.5 and 1.0 -> mean 0.75; identity medians 0.35 both runs; the classifier only in seed0
+    assert "| laughing | 1.00 (1.00-1.00) | 0.35 (0.35-0.35) | 1.00 (1.00-1.00) | 0.75 (0.50-1.00) | 1.00 [1 runs] |" in model
+    assert "| laughing | 1.00 (1.00-1.00) | 0.00 (0.00-0.00) | 1.00 (1.00-1.00) | 0.00 (0.00-0.00) | - |" in table.split("### copy")[1]
+    assert not (tmp_path / "report.md").exists()  # no metrics.json: no metrics report, no error
+
+
+def test_model_flow_is_refused_for_a_model_without_a_flow_before_any_work(generation_ckpt, tmp_path, capsys):
+    from expr_gan.cli import run
+    from expr_gan.evaluate import main
+
+    out = tmp_path / "eval"
+    assert run(main, [f"ckpt={generation_ckpt}", "photos=packaged", "photo_baselines=[model_flow]", f"out={out}"]) == 2
+    assert "model_flow needs a warping model" in capsys.readouterr().err and not out.exists()

@@ -36,6 +36,20 @@ def align_to(targets: torch.Tensor, src_eyes: torch.Tensor, tgt_eyes: torch.Tens
     return F.grid_sample(targets, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def points_to_source(points: torch.Tensor, src_eyes: torch.Tensor, tgt_eyes: torch.Tensor) -> torch.Tensor:
+    """Target points [B, K, 2] (pixels) carried into the source's pose, where `align_to` puts the target's
+    pixels: the inverse of the similarity that samples the target at the source's eyes. Rows with
+    unknown (NaN) eyes are unchanged, as their images are."""
+    known = torch.isfinite(src_eyes).flatten(1).all(1) & torch.isfinite(tgt_eyes).flatten(1).all(1)
+    zs = torch.complex(torch.nan_to_num(src_eyes[..., 0]).double(), torch.nan_to_num(src_eyes[..., 1]).double())
+    zt = torch.complex(torch.nan_to_num(tgt_eyes[..., 0]).double(), torch.nan_to_num(tgt_eyes[..., 1]).double())
+    a = (zt[:, 1] - zt[:, 0]) / torch.where(known, zs[:, 1] - zs[:, 0], torch.ones_like(zs[:, 0]))
+    b = zt[:, 0] - a * zs[:, 0]
+    z = (torch.complex(points[..., 0].double(), points[..., 1].double()) - b[:, None]) / a[:, None]
+    moved = torch.stack([z.real, z.imag], -1).to(points.dtype)
+    return torch.where(known[:, None, None], moved, points)
+
+
 def aligned_pair_targets(images: torch.Tensor, eyes: torch.Tensor, pairs: torch.Tensor, chunk: int = 512) -> torch.Tensor:
     """uint8 [P, C, H, W]: each pair's target (column 1) warped into its source's (column 0) pose.
 

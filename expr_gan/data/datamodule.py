@@ -7,7 +7,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from expr_gan.data.align import aligned_pair_targets
+from expr_gan.data.align import aligned_pair_targets, points_to_source
 from expr_gan.data.faceset import FaceSet
 from expr_gan.data.pairs import make_pairs, split_pairs
 from expr_gan.data.pixels import PixelRange
@@ -30,9 +30,11 @@ class PairDataset(Dataset):
     the training sampler (which owns the random choices, see data/sampler.py).
     """
 
-    def __init__(self, faces: FaceSet, pairs: torch.Tensor, pixels: PixelRange, aligned: torch.Tensor | None = None):
+    def __init__(self, faces: FaceSet, pairs: torch.Tensor, pixels: PixelRange, aligned: torch.Tensor | None = None,
+                 points: torch.Tensor | None = None):
         self.faces, self.pairs, self.pixels = faces, pairs, pixels
         self.aligned = aligned  # uint8 aligned targets per pair (align.aligned_pair_targets) or None
+        self.points = points  # [N, K, 2] named points per image (the renderer's, data/face_points.py) or None
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -59,7 +61,19 @@ class PairDataset(Dataset):
                  "identity": self.faces.identity[src]}
         if self.aligned is not None:
             batch["target_aligned"] = images[2]
+        if self.points is not None:
+            batch.update(self._pair_points(src, tgt, coin, images.shape[-1]))
         return batch
+
+    def _pair_points(self, src: torch.Tensor, tgt: torch.Tensor, coin, width: int) -> dict:
+        """`source_points` and `target_points` [B, K, 2]: the target's in the frame of the target the
+        batch gives (the aligned one, when it gives one), mirrored with the images they belong to."""
+        source, target = self.points[src].clone(), self.points[tgt].clone()
+        if self.aligned is not None:
+            target = points_to_source(target, self.faces.eyes[src], self.faces.eyes[tgt])
+        if coin is not None and coin.any():  # continuous coordinates: x -> width - x
+            source[coin, :, 0], target[coin, :, 0] = width - source[coin, :, 0], width - target[coin, :, 0]
+        return {"source_points": source, "target_points": target}
 
     def __getitem__(self, index: int) -> dict:
         return {k: v[0] for k, v in self.__getitems__([index]).items()}
@@ -136,15 +150,22 @@ class FacePairsDataModule(pl.LightningDataModule):
         model = self.trainer.lightning_module if self.trainer is not None else None
         return self.align_targets and getattr(model, "uses_aligned_targets", True)
 
+    def _gathers_points(self) -> bool:
+        """Whether batches carry the named points of both images: the source has them (meta["points"])
+        and the model being trained reads them (`uses_points`, e.g. a flow supervised at the points)."""
+        model = self.trainer.lightning_module if self.trainer is not None else None
+        return "points" in self.faces.meta and getattr(model, "uses_points", False)
+
     def _loader(self, split: str, sampler: EpochSampler | None = None) -> DataLoader:
         pairs = getattr(self, f"{split}_pairs")
         aligned = self._gathers_aligned()
+        points = self.faces.meta["points"] if self._gathers_points() else None
         if aligned and split not in self._aligned_cache:  # once per split: batches then only gather
             with timed(f"data/align_targets/{split}", pairs=len(pairs)):
                 self._aligned_cache[split] = aligned_pair_targets(self.faces.images, self.faces.eyes, pairs)
         # its own generator: starting an epoch's iterator draws a worker seed, which must not move
         # the global RNG that training steps draw from (exact resume, see expr_gan/callbacks/resume.py)
-        dataset = PairDataset(self.faces, pairs, self.pixels, self._aligned_cache[split] if aligned else None)
+        dataset = PairDataset(self.faces, pairs, self.pixels, self._aligned_cache[split] if aligned else None, points)
         # a last training batch of one pair is dropped: batch norm cannot normalise a single 1x1 map
         # (the joint family's head at 32 px), and one pair adds nothing to an epoch
         drop_last = sampler is not None and len(pairs) % self.batch_size == 1

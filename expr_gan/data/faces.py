@@ -252,7 +252,7 @@ def _draw_mouth(p: _Painter, ident: Identity, shape: str) -> None:
 
 
 # expression -> (eyes, brow lift, brow tilt at the inner end, frown wrinkle, mouth)
-_EXPRESSION_PARTS = {
+EXPRESSION_PARTS = {
     "neutral": ("open", 0.0, 0.0, False, "neutral"),
     "laughing": ("squint", 0.008, 0.0, False, "laugh"),
     "frowning": ("open", -0.016, 0.034, True, "frown"),
@@ -278,7 +278,7 @@ def _draw_accessories(p: _Painter, ident: Identity) -> None:
         p.line([(0.5 - ident.eye_dx + r, ident.eye_y), (0.5 + ident.eye_dx - r, ident.eye_y)], fill=frame, width=0.005)
 
 
-def _pose_matrix(capture: Capture) -> np.ndarray:
+def pose_matrix(capture: Capture) -> np.ndarray:
     """Forward 2x3 affine map (canvas pixels) of the capture pose around the canvas centre."""
     a, s, c = math.radians(capture.angle), capture.scale, CANVAS / 2
     rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) * s
@@ -292,9 +292,9 @@ def render_face(ident: Identity, expression: str, capture: Capture, size: int = 
 
     The right eye is the person's right (image left), as in CAS-PEAL's FaceFP files.
     """
-    if expression not in _EXPRESSION_PARTS:
+    if expression not in EXPRESSION_PARTS:
         raise ValueError(f"expression={expression!r}: expected one of {', '.join(EXPRESSIONS)}")
-    eyes, lift, tilt, wrinkle, mouth = _EXPRESSION_PARTS[expression]
+    eyes, lift, tilt, wrinkle, mouth = EXPRESSION_PARTS[expression]
     image = Image.new("RGB", (CANVAS, CANVAS), ident.background)
     painter = _Painter(image)
     _draw_head(painter, ident, np.random.default_rng(ident.detail_seed))  # freckle layout is per person
@@ -305,7 +305,7 @@ def render_face(ident: Identity, expression: str, capture: Capture, size: int = 
     _draw_accessories(painter, ident)
     _draw_hair_top(painter, ident)
 
-    forward = _pose_matrix(capture)
+    forward = pose_matrix(capture)
     inverse = np.linalg.inv(np.vstack([forward, [0, 0, 1]]))[:2]  # Pillow maps output -> input
     image = image.transform((CANVAS, CANVAS), Image.Transform.AFFINE, tuple(inverse.ravel()),
                             resample=Image.Resampling.BILINEAR, fillcolor=ident.background)

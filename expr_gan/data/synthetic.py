@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from expr_gan.data.cache import load_or_build
+from expr_gan.data.face_points import POINT_NAMES, people_points
 from expr_gan.data.faces import ALIGNMENTS, EXPRESSIONS, render_people
 from expr_gan.data.faceset import FaceSet
 from expr_gan.visual import contact_sheet, save_png
@@ -64,8 +65,17 @@ class SyntheticFaces:
                        meta={"identity_names": [f"synth{p:04d}" for p in range(self.num_identities)]})
 
     def load(self, cache_dir: str | Path | None = None) -> FaceSet:
-        """The decoded dataset, from the cache when it was rendered before."""
-        return load_or_build(cache_dir, "synthetic", self.settings(), self.render)
+        """The decoded dataset, from the cache when it was rendered before, with the renderer's named
+        points of every image in `meta["points"]` ([N, K, 2] pixels; data/face_points.py)."""
+        faces = load_or_build(cache_dir, "synthetic", self.settings(), self.render)
+        faces.meta = {**faces.meta, "points": self.points(), "point_names": list(POINT_NAMES)}
+        return faces
+
+    def points(self) -> torch.Tensor:
+        """float32 [N, K, 2]: the named points of every image, in the rows' order. Computed, not drawn (a
+        few ms per hundred people), so they are not part of the cached pixels."""
+        return torch.from_numpy(people_points(self.seed, range(self.num_identities), self.captures,
+                                              self.alignment, self.size))
 
 
 def _render_workers(people: int) -> int:
@@ -87,12 +97,14 @@ def _chunks(people: int, workers: int) -> list[range]:
 
 
 def export(out: str | Path, source: SyntheticFaces, ext: str = "png") -> Path:
-    """Write `out/<identity>/<expression>.<ext>` (capture index appended when several), eyes.csv and contact_sheet.png."""
+    """Write `out/<identity>/<expression>.<ext>` (capture index appended when several), eyes.csv,
+    points.csv (every named point of data/face_points.py, x and y in pixels) and contact_sheet.png."""
     out = Path(out)
     faces = source.render()
     names = faces.meta["identity_names"]
     seen: dict = {}
     rows = ["file,right_eye_x,right_eye_y,left_eye_x,left_eye_y"]
+    points, point_rows = source.points(), ["file," + ",".join(f"{n}_{c}" for n in POINT_NAMES for c in "xy")]
     for i in range(len(faces)):
         person, e = int(faces.identity[i]), int(faces.expression[i])
         k = seen.get((person, e), 0)
@@ -101,7 +113,9 @@ def export(out: str | Path, source: SyntheticFaces, ext: str = "png") -> Path:
         rel = f"{names[person]}/{stem}.{ext}"
         save_png(faces.images[i], out / rel) if ext == "png" else _save_other(faces.images[i], out / rel)
         rows.append(rel + "," + ",".join(f"{v:.2f}" for v in faces.eyes[i].flatten().tolist()))
+        point_rows.append(rel + "," + ",".join(f"{v:.2f}" for v in points[i].flatten().tolist()))
     (out / "eyes.csv").write_text("\n".join(rows) + "\n")
+    (out / "points.csv").write_text("\n".join(point_rows) + "\n")
     save_png(contact_sheet(faces), out / "contact_sheet.png")
     return out
 

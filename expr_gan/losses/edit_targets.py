@@ -72,4 +72,5 @@ class EditTargets:
             real = {"composite": composite, "photo": batch["target"], "target": aligned}[self.d_real]
             real_onehot, real_expr = onehot, batch["target_expr"]
         return EditBatch(source, onehot, batch["target_expr"], batch["source_expr"], aligned, target, changed,
-                         rec_target, real, real_onehot, real_expr)
+                         rec_target, real, real_onehot, real_expr, batch.get("source_points"),
+                         batch.get("target_points"))

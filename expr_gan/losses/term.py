@@ -29,6 +29,19 @@ class EditBatch(NamedTuple):
     real: torch.Tensor  # what D learns as real (`d_real`), with its one-hot and expression
     real_onehot: torch.Tensor
     real_expr: torch.Tensor
+    # the renderer's named points [B, K, 2] (pixels) of the source, and of the target in the frame of
+    # `aligned`; None unless a term reads them (`needs_points`) and the data has them
+    source_points: torch.Tensor | None = None
+    target_points: torch.Tensor | None = None
+
+
+class Generated(NamedTuple):
+    """What a generator gave: its image, its attention mask (None without one) and, from a warping
+    generator, its parts (flow, warped input; nets/warp.py), else an empty dict."""
+
+    image: torch.Tensor
+    mask: torch.Tensor | None
+    parts: dict
 
 
 class DiscriminatorStep(NamedTuple):
@@ -57,6 +70,7 @@ class GeneratorStep(NamedTuple):
     generate: Callable  # (image, onehot) -> (image, mask or None) with the generator being trained
     view: Callable  # what pixel terms compare: the image, or its high-pass (edit_targets.py `highpass`)
     decode: Callable  # network pixels -> [0, 1] (the datamodule's pixel codec)
+    parts: dict = {}  # a warping generator's flow and warped input (nets/warp.py); never mutated
 
 
 class LossTerm(nn.Module):
@@ -65,7 +79,8 @@ class LossTerm(nn.Module):
     `weight` multiplies the value in the phase's total; the raw value is what gets logged
     (`train/G/<name>`). `requires` names what the networks must provide: "mask" (an attention
     generator), "class_head" (a discriminator with an expression head), "feature_maps" (a
-    discriminator exposing them). `needs_region`: the term reads `batch.changed`. `prepare(datamodule)`
+    discriminator exposing them), "flow" (a warping generator, nets/warp.py). `needs_region`: the term
+    reads `batch.changed`; `needs_points`: it reads the named points (`batch.source_points`). `prepare(datamodule)`
     runs once before training (a term that trains or loads something); `wiring_check=True` under
     Lightning's `fast_dev_run`, where a term skips slow work its value does not need to be computed.
     """
@@ -73,6 +88,7 @@ class LossTerm(nn.Module):
     phase = "G"  # "G" or "D": the collection the term belongs in
     requires: tuple[str, ...] = ()
     needs_region = False
+    needs_points = False
 
     def __init__(self, weight: float = 1.0):
         super().__init__()
@@ -94,12 +110,15 @@ def capabilities(generator: nn.Module, discriminator: nn.Module) -> set[str]:
         found.add("class_head")
     if hasattr(discriminator, "feature_maps"):
         found.add("feature_maps")
+    if hasattr(generator, "forward_parts"):
+        found.add("flow")
     return found
 
 
 WHAT = {"mask": "a generator with an attention mask (e.g. nets=unet with mask: true)",
         "class_head": "a discriminator with an expression head (discriminator.num_classes > 0)",
-        "feature_maps": "a discriminator with feature_maps (patchgan, multiscale_patchgan)"}
+        "feature_maps": "a discriminator with feature_maps (patchgan, multiscale_patchgan)",
+        "flow": "a warping generator (nets=warp_unet)"}
 
 
 def check_terms(terms: dict, phase: str, generator: nn.Module, discriminator: nn.Module) -> dict:
@@ -120,7 +139,7 @@ def check_terms(terms: dict, phase: str, generator: nn.Module, discriminator: nn
         for need in term.requires:
             if need not in have:
                 raise ValueError(f"{collection}.{name}: {type(term).__name__} needs {WHAT[need]}; "
-                                 f"{type(generator if need == 'mask' else discriminator).__name__} has none")
+                                 f"{type(generator if need in ('mask', 'flow') else discriminator).__name__} has none")
         if term.weight != 0:
             active[name] = term
     return active

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from expr_gan.losses.edit_targets import EditTargets
-from expr_gan.losses.term import DiscriminatorStep, GeneratorStep, check_terms, weighted_sum
+from expr_gan.losses.term import DiscriminatorStep, Generated, GeneratorStep, check_terms, weighted_sum
 from expr_gan.modules.base import ExpressionEditModule
 
 
@@ -64,6 +64,8 @@ class ConditionalGANModule(ExpressionEditModule):
         self.g_terms = nn.ModuleDict(check_terms(g_terms, "G", generator, discriminator))
         self.d_terms = nn.ModuleDict(check_terms(d_terms, "D", generator, discriminator))
         self.needs_region = self.targets.needs_region() or any(t.needs_region for t in self.g_terms.values())
+        # batches carry the renderer's named points (data/face_points.py) when a term reads them
+        self.uses_points = any(t.needs_points for t in self.g_terms.values())
         self.d_optimizer_factory = d_optimizer or optimizer
         self.d_steps, self.g_steps, self.iters_per_batch = d_steps, g_steps, iters_per_batch
         self.g_every_n_batches = g_every_n_batches
@@ -73,21 +75,34 @@ class ConditionalGANModule(ExpressionEditModule):
         self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
 
     # ---- generator views ------------------------------------------------------------------------
-    def generate(self, net: nn.Module, source: torch.Tensor, onehot: torch.Tensor):
-        """(image, mask or None) from any generator."""
+    def generate(self, net: nn.Module, source: torch.Tensor, onehot: torch.Tensor) -> Generated:
+        """(image, mask or None, parts) from any generator; parts: a warping generator's flow and
+        warped input (nets/warp.py), empty for the others."""
+        if hasattr(net, "forward_parts"):  # warping generators: everything their terms read, through __call__
+            parts = net(source, onehot, with_parts=True)
+            return Generated(parts["image"], parts["mask"], parts)
         if hasattr(net, "forward_with_mask"):  # attention generators: the mask too, through __call__
-            return net(source, onehot, with_mask=True)
-        return net(source, onehot), None
+            return Generated(*net(source, onehot, with_mask=True), {})
+        return Generated(net(source, onehot), None, {})
+
+    def translate_with_flow(self, source: torch.Tensor, onehot: torch.Tensor):
+        """(image, flow or None): the edit and, from a warping generator, the flow that moved the input's
+        pixels (photo/edit.py moves a photograph's own pixels with it)."""
+        image, _, parts = self.generate(self.generator_ema or self.generator, source, onehot)
+        return image, parts.get("flow")
 
     def translate(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
         return self.generate(self.generator_ema or self.generator, source, onehot)[0]
 
     def grid_extra_rows(self, source, onehot):
-        mask = self.generate(self.generator_ema or self.generator, source, onehot)[1]
+        """The attention mask (white = input kept) and, from a warping generator, the input as the flow
+        alone moves it (what carries to a photograph)."""
+        _, mask, parts = self.generate(self.generator_ema or self.generator, source, onehot)
         if mask is None:
             return []
-        pixels = self.trainer.datamodule.pixels  # masks are shown as images: white = input kept
-        return [pixels.encode(mask.expand(-1, source.shape[1], -1, -1) * 255)]
+        pixels = self.trainer.datamodule.pixels  # masks are shown as images
+        rows = [pixels.encode(mask.expand(-1, source.shape[1], -1, -1) * 255)]
+        return rows + ([parts["warped"]] if "warped" in parts else [])
 
     def double_backward_networks(self) -> list[str]:
         """Sub-networks whose gradients are differentiated (a gradient penalty's D): expr_gan.speed
@@ -120,11 +135,11 @@ class ConditionalGANModule(ExpressionEditModule):
 
     def generator_step(self, batch, shared=None) -> GeneratorStep:
         """G's output and mask (`shared`: already computed this iteration, with its graph), and D's view of it."""
-        fake, mask = shared if shared is not None else self.generate(self.generator, batch.source, batch.onehot)
+        fake, mask, parts = shared if shared is not None else self.generate(self.generator, batch.source, batch.onehot)
         fake_logits, fake_classes = self.discriminator(fake, batch.source, batch.onehot)
         return GeneratorStep(batch, fake, mask, fake_logits, fake_classes, self.gan_loss, self.discriminator,
                              lambda image, onehot: self.generate(self.generator, image, onehot), self.targets.view,
-                             self.decode_pixels)
+                             self.decode_pixels, parts)
 
     def decode_pixels(self, x: torch.Tensor) -> torch.Tensor:
         """Network pixels -> [0, 1], with the datamodule's pixel codec (for terms that judge images)."""

@@ -54,6 +54,11 @@ class UNetGenerator(nn.Module):
 
     def forward(self, source: torch.Tensor, onehot: torch.Tensor, with_mask: bool = False):
         """The edited image; with `with_mask`, (image, mask or None)."""
+        image, mask = self.out(self.features(source, onehot), source)
+        return (image, mask) if with_mask else image
+
+    def features(self, source: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+        """The decoder's last features at full resolution, with the source appended (the output head's input)."""
         h, skips = tile_condition(source, onehot), []
         for down in self.downs:
             h = down(h)
@@ -65,8 +70,7 @@ class UNetGenerator(nn.Module):
             h = up(h)
         for block in self.full_res:
             h = block(torch.cat([h, source], dim=1))
-        image, mask = self.out(torch.cat([h, source], dim=1), source)
-        return (image, mask) if with_mask else image
+        return torch.cat([h, source], dim=1)
 
     def forward_with_mask(self, source: torch.Tensor, onehot: torch.Tensor):
         """(image, mask or None), through __call__ (so hooks and torch.compile apply)."""

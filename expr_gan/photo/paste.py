@@ -6,6 +6,11 @@ photo's own pixels. Where the model changes nothing the photo keeps its full res
 output pasted whole would blur a 300 px face. The change is weighted by a feathered mask of the
 face (the convex hull of its landmarks with the forehead above the brows, grown by a margin), and
 every pixel outside the grown hull is the input's, bit for bit.
+
+A warping model (nets/warp.py) also gives the flow that moved its crop's pixels: `paste_warp` moves
+the photo's own pixels with it, at the photo's resolution, and adds only what the model painted on
+top of its warp. A flow pasted as a change would be a 64 px picture of moved pixels, blurred onto
+the photo.
 """
 from __future__ import annotations
 
@@ -62,20 +67,52 @@ def region_mask(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (np.asarray(soft, dtype=np.float32) / 255) * (np.asarray(outer) > 0)
 
 
+def _crop_grid(mask: np.ndarray, matrix: np.ndarray, size: int):
+    """(rows, columns, grid [1, 1, N, 2]): the photo pixels where `mask` > 0 and where they fall in the
+    crop, in grid_sample's normalised coordinates (align_corners=False)."""
+    ys, xs = np.nonzero(mask > 0)
+    coords = np.stack([xs, ys], 1).astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
+    return ys, xs, torch.from_numpy((2 * coords + 1) / size - 1).float().view(1, 1, -1, 2)
+
+
+def _sample(image: np.ndarray, grid: torch.Tensor, mode: str = "bicubic", padding: str = "zeros") -> np.ndarray:
+    """float [N, C]: `image` (float [H, W, C]) read at `grid` [1, 1, N, 2]; outside, `padding` (grid_sample's)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
+    return F.grid_sample(tensor, grid, mode=mode, padding_mode=padding, align_corners=False)[0, :, 0].T.numpy()
+
+
 def paste_change(photo: np.ndarray, given: np.ndarray, edited: np.ndarray, matrix: np.ndarray,
                  mask: np.ndarray) -> np.ndarray:
     """The photo (uint8 [H, W, 3]) with the change `edited - given` (float [S, S, 3], grey levels, the
     crop frame) added where `mask` > 0; `matrix` maps photo pixels to crop pixels (pixel centres)."""
     out = photo.copy()
-    ys, xs = np.nonzero(mask > 0)
-    if len(ys) == 0:
+    if not (mask > 0).any():
         return out
-    size = given.shape[0]
-    coords = np.stack([xs, ys], 1).astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
-    grid = torch.from_numpy((2 * coords + 1) / size - 1).float().view(1, 1, -1, 2)  # align_corners=False
-    change = torch.from_numpy(np.ascontiguousarray(edited - given, dtype=np.float32)).permute(2, 0, 1)[None]
-    sampled = F.grid_sample(change, grid, mode="bicubic", padding_mode="zeros", align_corners=False)
-    sampled = sampled[0, :, 0].T.numpy()  # [N, 3]
-    blended = photo[ys, xs].astype(np.float32) + mask[ys, xs, None] * sampled
+    ys, xs, grid = _crop_grid(mask, matrix, given.shape[0])
+    blended = photo[ys, xs].astype(np.float32) + mask[ys, xs, None] * _sample(edited - given, grid)
+    out[ys, xs] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return out
+
+
+def paste_warp(photo: np.ndarray, warped: np.ndarray, edited: np.ndarray, flow: np.ndarray, matrix: np.ndarray,
+               mask: np.ndarray) -> np.ndarray:
+    """The photo (uint8 [H, W, 3]) with its own pixels moved by a crop's `flow` (float [S, S, 2], x and y
+    in grid_sample's normalised units of the crop) and the model's paint on top (`edited - warped`,
+    float [S, S, 3] grey levels: the output minus the crop its flow moved), where `mask` > 0.
+
+    A photo pixel P at crop position c = matrix(P) shows the photo at matrix^-1(c + flow(c)) = P +
+    A^-1 flow(c) (A: the matrix's linear part), read bilinearly at the photo's own resolution."""
+    out = photo.copy()
+    if not (mask > 0).any():
+        return out
+    size = warped.shape[0]
+    ys, xs, grid = _crop_grid(mask, matrix, size)
+    step = _sample(flow, grid, "bilinear") * (size / 2)  # [N, 2] crop pixels
+    moved_at = np.stack([xs, ys], 1) + step.astype(np.float64) @ np.linalg.inv(matrix[:, :2]).T
+    height, width = photo.shape[:2]
+    photo_grid = torch.from_numpy((2 * moved_at + 1) / np.array([width, height]) - 1).float().view(1, 1, -1, 2)
+    moved = _sample(photo.astype(np.float32), photo_grid, "bilinear", "border")
+    change = moved - photo[ys, xs].astype(np.float32) + _sample(edited - warped, grid)
+    blended = photo[ys, xs].astype(np.float32) + mask[ys, xs, None] * change
     out[ys, xs] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return out

