@@ -337,6 +337,12 @@ def main(argv: list[str]) -> int:
     unknown = [n for n in names if n not in CASES]
     if unknown:
         raise ValueError(f"cases: unknown {unknown}; expected some of {', '.join(CASES)}")
+    from expr_gan.config import config_dir
+
+    experiments = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
+    unknown = [str(m) for m in as_list(cfg.photo_models) if str(m) not in experiments]
+    if cfg.photo and unknown:  # before any case runs
+        raise ValueError(f"photo_models: unknown experiments {unknown}; expected some of {', '.join(experiments)}")
     import logging
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
     from expr_gan.runtime import run_settings

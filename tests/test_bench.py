@@ -113,3 +113,9 @@ def test_a_plain_step_skips_what_depends_on_a_non_finite_update(make_cfg):
     assert int(module.ema_updates) == int(twin.ema_updates) == 2 and module.nonfinite_skipped == 2
     ours, plain = module.state_dict(), twin.state_dict()
     assert all(torch.equal(ours[k], plain[k]) for k in ours)
+
+
+def test_an_unknown_photo_model_is_named_before_any_case_runs(tmp_path):
+    result = run_cli("expr_gan.bench", "photo_models=[ours_cpu,nope]", f"out={tmp_path / 'b'}", cwd=REPO)
+    assert result.returncode == 2 and "photo_models: unknown experiments ['nope']" in result.stderr
+    assert not (tmp_path / "b").exists()

@@ -77,6 +77,9 @@ def test_the_flow_samples_backwards_in_pixels():
     one_px = torch.zeros(1, 2, 8, 8)
     one_px[:, 0] = 2 / 8
     assert torch.allclose(warp_image(image, one_px)[..., :-1], image[..., 1:], atol=1e-5)
+    # a bf16 flow (GPU autocast) still samples on a float32 grid: zero flow returns a 128 px image exactly
+    big = torch.rand(1, 3, 128, 128)
+    assert torch.allclose(warp_image(big, torch.zeros(1, 2, 128, 128, dtype=torch.bfloat16)), big, atol=1e-5)
 
 
 def _step(flow, source_points, target_points, fake=None, warped=None) -> GeneratorStep:

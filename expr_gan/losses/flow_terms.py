@@ -21,9 +21,9 @@ def flow_pixels(flow: torch.Tensor) -> torch.Tensor:
 def flow_at(flow: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """The flow [B, 2, H, W] read (bilinearly) at `points` [B, K, 2] (pixels, continuous coordinates): [B, K, 2]."""
     h, w = flow.shape[-2:]
-    size = torch.tensor([w, h], dtype=points.dtype, device=points.device)
-    grid = (2 * points / size - 1).unsqueeze(1)  # [B, 1, K, 2], align_corners=False
-    return F.grid_sample(flow, grid.to(flow.dtype), mode="bilinear", padding_mode="border",
+    size = torch.tensor([w, h], dtype=torch.float32, device=points.device)
+    grid = (2 * points.float() / size - 1).unsqueeze(1)  # [B, 1, K, 2], align_corners=False; float32 (see warp_image)
+    return F.grid_sample(flow.float(), grid, mode="bilinear", padding_mode="border",
                          align_corners=False)[:, :, 0].transpose(1, 2)
 
 

@@ -32,8 +32,10 @@ def warp_image(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """`image` [B, C, H, W] sampled at each pixel plus `flow` [B, 2, H, W] (x, y; normalised units, 2 =
     the image's width): out(p) = image(p + flow(p)), bilinear, borders repeated."""
     b, _, h, w = image.shape
-    grid = identity_grid(b, h, w, flow) + flow.permute(0, 2, 3, 1)
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    # in float32 whatever the autocast dtype: in bf16 a 128 px grid is off by up to half a pixel
+    grid = identity_grid(b, h, w, flow.float()) + flow.float().permute(0, 2, 3, 1)
+    out = F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.to(image.dtype)
 
 
 class WarpOutput(nn.Module):
