@@ -81,7 +81,7 @@ def calibrate(folder: Path, every: int) -> dict:
 
 
 def markdown(result: dict) -> str:
-    """The calibration as the README shows it."""
+    """The calibration as docs/photographs.md shows it."""
     import numpy as np
 
     from expr_gan.photo.geometry import MEASURES, THRESHOLDS

@@ -93,6 +93,6 @@ def old_option_error(args: list[str]) -> str | None:
         key = arg.lstrip("+~").split("=", 1)[0]
         if key.startswith("model.") and key[len("model."):] in OLD_KEYS:
             return (f"{arg}: the conditional GAN's losses are terms now; {key} is {OLD_KEYS[key[len('model.'):]]} "
-                    "(README 'Add a loss term'; a term not in the experiment is added with "
+                    "(docs/extending.md; a term not in the experiment is added with "
                     "+g_term@model.g_terms.<name>=<conf/g_term file>)")
     return None

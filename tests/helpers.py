@@ -182,7 +182,7 @@ class NaNTerm(LossTerm):
 
 
 class MeanColour(LossTerm):
-    """README's worked example of a new term: L1 between the mean colour of the output and of the
+    """docs/extending.md's worked example of a new term: L1 between the mean colour of the output and of the
     source, per image and channel (an edit should not relight the face)."""
 
     def forward(self, step):

@@ -277,7 +277,7 @@ def test_a_skipped_g_update_skips_the_ema_but_not_the_d_update_before_it(make_cf
 
 
 def test_a_new_term_is_one_class_and_one_override(make_cfg):
-    """README "Add a loss term": a class (here tests/helpers.py MeanColour) and one override train it,
+    """docs/extending.md "Add a loss term": a class (here tests/helpers.py MeanColour) and one override train it,
     log its raw value and count it in the total with its weight."""
     from expr_gan.train import train
 

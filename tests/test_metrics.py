@@ -69,7 +69,7 @@ def test_composite_baseline_is_the_source_with_the_relit_aligned_target_where_it
     assert 0 < inside.float().mean() < 0.5  # an expression is a local change
     assert torch.equal(out[inside], relit.clamp(0, 1)[inside]) and torch.equal(out[~inside], source[~inside])
     m, copy = ev.evaluate(pairs, baseline="composite"), ev.evaluate(pairs, baseline="copy")
-    # the tiny 32 px judge reads 0.35-0.40 against the copy's 0.075 (0.95 at 64 px, README)
+    # the tiny 32 px judge reads 0.35-0.40 against the copy's 0.075 (0.95 at 64 px, docs/metrics.md)
     assert m["expr_acc"] > copy["expr_acc"] + 0.2 and m["id_acc"] == copy["id_acc"]
 
 

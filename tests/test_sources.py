@@ -150,7 +150,7 @@ def test_short_training_run_on_each_source(make_cfg, tmp_path, kind, caspeal):
                                          ("kdef", "[neutral,happy]"), ("folder", "[neutral,laughing]"),
                                          ("csv", "[neutral,laughing]")])
 def test_source_expressions_subset_works_for_every_source(make_cfg, tmp_path, kind, subset, caspeal):
-    """The README's `data.source.expressions=[...]`: the one-hot follows the subset, whatever the source."""
+    """docs/real_data.md's `data.source.expressions=[...]`: the one-hot follows the subset, whatever the source."""
     from hydra.utils import instantiate
 
     root = {"caspeal": caspeal[0]}.get(kind, tmp_path / kind)

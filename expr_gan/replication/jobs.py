@@ -9,7 +9,7 @@ measures the same thing:
   cpu    the embedded 300 people, net_width 16: 32 px for the regressors' and the cGAN's claims (the
          report's own first size; the cGAN keeps the report's 16 x 16 bottleneck there), 64 px for the
          joint classifier (its head needs the larger feature maps); about an hour on a 2-core CPU
-         (README "Replication" has the measured run)
+         (docs/replication.md has the measured run)
   paper  the report's settings (128 px, its widths and epochs): a GPU
 
 Every job has a role. `claim` jobs are the report's configurations; a `control` runs the same family
