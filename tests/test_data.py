@@ -181,3 +181,14 @@ def test_referee_cache_retrains_a_damaged_file_and_lets_a_bug_through(tmp_path, 
     with pytest.raises(TypeError, match="a bug in Referee"):
         referees.load_or_train_referee(tmp_path, "judge", {"d": 1}, images, labels, 3, settings)
     assert trained == [1]
+
+
+def test_a_data_key_no_source_reads_is_an_error_naming_it(make_cfg):
+    """`+data.sise=32` (a typo of a key that exists nowhere) is refused when the datamodule is built, naming
+    the key; before, the datamodule took any keyword and the setting was silently ignored."""
+    import pytest
+    from hydra.utils import instantiate
+
+    with pytest.raises(Exception, match="sise"):
+        instantiate(make_cfg("+data.sise=32").data)
+    assert instantiate(make_cfg().data).size == 32  # the keys the sources read are still taken

@@ -24,8 +24,12 @@ FAST = [c for i, c in enumerate(COMBOS) if i % 7 == 0] + [("dcgan", "smoothl1", 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_fast_dev_run(make_cfg, model):
-    metrics = train(make_cfg(f"model={model}", "+trainer.fast_dev_run=true"))
-    assert_trained(metrics)
+    """One training and one validation batch: every logged value finite and the translating networks'
+    weights changed (the step trained something, it did not only run)."""
+    helpers.TrainingCheck.last = None
+    metrics = train(make_cfg(f"model={model}", "+trainer.fast_dev_run=true",
+                             "+callbacks.check._target_=helpers.TrainingCheck"))
+    assert_trained(metrics, helpers.TrainingCheck.last)
 
 
 def _learns(make_cfg, model: str, batches: int) -> None:

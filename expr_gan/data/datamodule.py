@@ -91,9 +91,11 @@ class FacePairsDataModule(pl.LightningDataModule):
                  num_expressions: int = 6, pair_policy: str = "all", split: str = "identity",
                  split_fractions=(0.8, 0.1, 0.1), batch_size: int = 32, num_workers: int = 0,
                  flip: bool = False, num_samples: int = 6, seed: int = 0, cache_dir: str | None = None,
-                 align_targets: bool = False, **source_options):
-        # source_options: data-level keys (root, strict, expressions) that the source config reads
-        # through interpolation; the datamodule itself does not use them
+                 align_targets: bool = False, root=None, strict=None, landmarks=None, expressions=None,
+                 num_identities=None):
+        # root, strict, landmarks, expressions, num_identities: data-level keys (conf/data/*.yaml) that the
+        # source's config reads through interpolation; named here, not taken as **kwargs, so a key no
+        # source reads (`+data.sise=32`) is an error naming it instead of a setting silently ignored
         super().__init__()
         self.source, self.pixels = source, pixels or PixelRange()
         self.size, self.channels, self.num_expressions = size, channels, num_expressions
