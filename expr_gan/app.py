@@ -25,7 +25,7 @@ def _module(name: str) -> str:
 
 
 def _usage_error(message: str):
-    from expr_gan.cli import UsageError
+    from expr_gan.errors import UsageError
 
     return UsageError(message)
 

@@ -6,9 +6,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, unreadable or not an expr_gan checkpoint."""
+from expr_gan.errors import CheckpointError
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import sys
 
-
-class UsageError(ValueError):
-    """A bad command-line argument; printed as `error: ...` with the usage, exit code 2."""
+from expr_gan.errors import DivergenceError
 
 
 def user_error(err: BaseException) -> str | None:
@@ -15,8 +13,6 @@ def user_error(err: BaseException) -> str | None:
     bad checkpoint, a diverged run); None for anything else (a bug: keep its traceback)."""
     from hydra.errors import HydraException, InstantiationException
     from omegaconf.errors import OmegaConfBaseException
-
-    from expr_gan.modules.base import DivergenceError
 
     if isinstance(err, InstantiationException) and err.__cause__ is not None:
         err = err.__cause__  # the user-facing message is the cause's

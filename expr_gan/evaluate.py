@@ -108,7 +108,7 @@ PHOTO_BASELINES = ("copy", "landmark_warp", "model_flow")
 
 def photo_files(photos: str, cache_dir: str) -> list[Path]:
     """The photos `photos=` names (photo/scorecard.py), as a user error when it names none."""
-    from expr_gan.cli import UsageError
+    from expr_gan.errors import UsageError
     from expr_gan.photo.scorecard import photo_files as files
 
     try:
@@ -151,7 +151,7 @@ def evaluate_photos(ckpt_path: str, files: list[Path], baselines: tuple[str, ...
 def main(argv: list[str]) -> int:
     """Parse arguments, evaluate, write the files and print the table."""
     from expr_gan.app import command_config, save_command_config
-    from expr_gan.cli import UsageError
+    from expr_gan.errors import UsageError
 
     composed = command_config("evaluate", argv, __doc__, run_config=True)
     if composed is None:

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from expr_gan.callbacks.checkpoints import AtomicCheckpointIO
-from expr_gan.checkpoint import CheckpointError
-from expr_gan.modules.base import DivergenceError
+from expr_gan.errors import CheckpointError, DivergenceError
 from expr_gan.train import train
 from conftest import REPO, run_cli
 

@@ -7,11 +7,8 @@ import pytorch_lightning as pl
 import torch
 from torchmetrics import MeanMetric
 
+from expr_gan.errors import DivergenceError
 from expr_gan.visual import expression_grid
-
-
-class DivergenceError(RuntimeError):
-    """A loss term became NaN or infinite."""
 
 
 class ExpressionEditModule(pl.LightningModule):

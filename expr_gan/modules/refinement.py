@@ -35,7 +35,8 @@ class RefinementModule(ExpressionEditModule):
             self._load_stage1(stage1_ckpt)
 
     def _load_stage1(self, path: str) -> None:
-        from expr_gan.checkpoint import CheckpointError, stage_weights
+        from expr_gan.checkpoint import stage_weights
+        from expr_gan.errors import CheckpointError
 
         try:
             self.net.load_state_dict(stage_weights(path, "net."))
