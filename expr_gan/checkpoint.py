@@ -73,15 +73,6 @@ def load_run(path: str | Path, overrides=(), setup_data: bool = True):
     return module, dm, cfg
 
 
-def expression_names(cfg) -> list[str]:
-    """The expression vocabulary of a run config's data (a configured subset, or the source's own), in
-    one-hot order."""
-    from hydra.utils import get_class
-
-    configured = cfg.data.source.get("expressions")
-    return list(configured) if configured else list(get_class(cfg.data.source._target_).expression_names)
-
-
 def pixels_from(ckpt: dict):
     """The fitted PixelRange stored with the checkpoint."""
     from expr_gan.data.pixels import PixelRange

@@ -22,3 +22,12 @@ def config_dir() -> str:
         if (candidate / "train.yaml").is_file():
             return str(candidate)
     raise FileNotFoundError(f"expr_gan configs not found in {here / 'conf'} or {here.parent / 'conf'}")
+
+
+def expression_names(cfg) -> list[str]:
+    """The expression vocabulary of a run config's data (a configured subset, or the source's own), in
+    one-hot order."""
+    from hydra.utils import get_class
+
+    configured = cfg.data.source.get("expressions")
+    return list(configured) if configured else list(get_class(cfg.data.source._target_).expression_names)

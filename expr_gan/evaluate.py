@@ -122,7 +122,8 @@ def evaluate_photos(ckpt_path: str, files: list[Path], baselines: tuple[str, ...
     neutral; writes the photos and the tables into `out` and returns the markdown."""
     import torch
 
-    from expr_gan.checkpoint import build_module, checkpoint_config, expression_names, load_checkpoint, pixels_from
+    from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint, pixels_from
+    from expr_gan.config import expression_names
     from expr_gan.photo.edit import minimum_eye_distance, photo_translate
     from expr_gan.photo.scorecard import copy_editor, flow_only, model_editor, score_photos, warp_editor, write_scores
 

@@ -113,7 +113,8 @@ def main(argv: list[str]) -> int:
     from torchvision.utils import make_grid
 
     from expr_gan.app import command_config, save_command_config
-    from expr_gan.checkpoint import build_module, checkpoint_config, expression_names, load_checkpoint, pixels_from
+    from expr_gan.checkpoint import build_module, checkpoint_config, load_checkpoint, pixels_from
+    from expr_gan.config import expression_names
     from expr_gan.photo.load import photo_paths
     from expr_gan.photo.landmarks import landmarks_available
     from expr_gan.visual import save_png

@@ -160,7 +160,7 @@ def test_cache_rebuilds_only_a_damaged_or_stale_file_and_lets_a_bug_through(tmp_
 
 
 def test_referee_cache_retrains_a_damaged_file_and_lets_a_bug_through(tmp_path, caplog, monkeypatch):
-    import expr_gan.metrics.referees as referees
+    import expr_gan.referees as referees
 
     images, labels = torch.rand(24, 3, 32, 32), torch.arange(24) % 3
     settings = {"epochs": 1, "width": 8}

@@ -13,7 +13,7 @@ from expr_gan.losses import image_terms as I
 from expr_gan.losses import mask_terms as M
 from expr_gan.losses.adversarial import GANLoss
 from expr_gan.losses.edit_targets import EditTargets
-from expr_gan.losses.pixel_terms import changed_region
+from expr_gan.imaging import changed_region
 from expr_gan.losses.term import Generated, weighted_sum
 from expr_gan.modules.conditional_gan import ConditionalGANModule
 from expr_gan.nets.patchgan import PatchDiscriminator
@@ -105,7 +105,7 @@ def test_mask_region_term_is_zero_when_the_mask_paints_exactly_the_changed_regio
 
 
 def test_gradient_difference_sees_edges_not_colours():
-    from expr_gan.losses.pixel_terms import gradient_difference
+    from expr_gan.imaging import gradient_difference
 
     target = make_batch()["target_aligned"]
     assert gradient_difference(target, target).item() == 0.0
@@ -184,7 +184,7 @@ def rendered_pair(person: int, source_expr: str, target_expr: str, target_in_sou
 
 
 def test_relighting_recovers_the_target_as_photographed_in_the_sources_light():
-    from expr_gan.losses.pixel_terms import relit_change
+    from expr_gan.imaging import relit_change
 
     errors = []
     for person in range(4):
@@ -201,7 +201,7 @@ def test_relighting_recovers_the_target_as_photographed_in_the_sources_light():
 def test_relit_change_marks_only_what_the_expression_moved():
     """neutral -> mouth_open changes the mouth only: the high-passed region also marks the eyes
     (resampling softens their sharp edges), the relit one marks the mouth and leaves the eyes alone."""
-    from expr_gan.losses.pixel_terms import changed_region, relit_change
+    from expr_gan.imaging import changed_region, relit_change
 
     for person in range(3):
         source, aligned, eyes = rendered_pair(person, "neutral", "mouth_open")
@@ -227,7 +227,7 @@ def test_relight_option_builds_the_composite_from_the_relit_target():
 
 def test_relighting_runs_in_float32_under_mixed_precision():
     """bf16 autocast (the GPU presets) must not turn the least-squares fit into a bf16 solve."""
-    from expr_gan.losses.pixel_terms import relit_change
+    from expr_gan.imaging import relit_change
 
     source, aligned, _ = rendered_pair(0, "neutral", "surprise")
     region, relit = relit_change(source, aligned)

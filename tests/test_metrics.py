@@ -57,7 +57,7 @@ def test_aligned_baseline_is_the_warped_target(setup):
 
 
 def test_composite_baseline_is_the_source_with_the_relit_aligned_target_where_it_changed(setup):
-    from expr_gan.losses.pixel_terms import relit_change
+    from expr_gan.imaging import relit_change
 
     dm, ev, _ = setup
     pairs = dm.test_pairs[:40]
@@ -103,7 +103,7 @@ def test_referees_are_reused_from_cache(setup, monkeypatch):
     dm, _, cache = setup
     files = sorted(p.name for p in Path(cache).glob("*.pt") if not p.name.startswith("synthetic"))
     assert len(files) == 2 and any(f.startswith("judge-") for f in files)
-    import expr_gan.metrics.referees as referees
+    import expr_gan.referees as referees
     monkeypatch.setattr(referees, "train_referee", lambda *a, **k: pytest.fail("retrained despite the cache"))
     again = evaluator_for(dm, REFEREE, heldout="test")
     assert again.judge_real_acc == setup[1].judge_real_acc
@@ -209,7 +209,7 @@ def test_generate_on_a_real_photograph(generation_ckpt, tmp_path):
 def test_referees_leave_the_global_rng_as_they_found_it(tmp_path):
     """Training a referee (dropout) and loading one (initial weights) must not move the global RNG:
     otherwise a run's weights depend on whether its critic and referees were cached."""
-    from expr_gan.metrics.referees import load_or_train_referee
+    from expr_gan.referees import load_or_train_referee
 
     images, labels = torch.rand(8, 3, 16, 16), torch.arange(8) % 2
     for _ in ("cold", "warm"):
@@ -225,7 +225,7 @@ def test_a_referees_weights_do_not_depend_on_the_global_rng():
     """The seed fixes every random draw of referee training, dropout masks included: the same seed
     from two different global RNG states gives the same weights (the cache is then the same whichever
     command trained it), and another seed gives other weights."""
-    from expr_gan.metrics.referees import train_referee
+    from expr_gan.referees import train_referee
 
     images, labels = torch.rand(16, 3, 16, 16), torch.arange(16) % 2
     weights = []

@@ -3,7 +3,7 @@
 Computed once per batch (the D and G phases and every iteration of the batch share it):
 
 - `target`: the target as the data gives it (eye-aligned when the datamodule aligns), or with
-  `relight` the target relit like the source (losses/pixel_terms.py relit_change);
+  `relight` the target relit like the source (imaging.py relit_change);
 - `changed`: where the target differs from the source (`change_threshold`), found on high-passed
   images, or with `relight` in one light and softness;
 - `rec_target`: what the reconstruction asks for: `target`, or `composite`: the target inside the
@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from expr_gan.losses.pixel_terms import changed_region, high_pass, paste, relit_change
+from expr_gan.imaging import changed_region, high_pass, paste, relit_change
 from expr_gan.losses.term import EditBatch
 
 REC_TARGETS = ("target", "composite")

@@ -29,7 +29,7 @@ class ExpressionCritic(LossTerm):
 
         `wiring_check` (fast_dev_run): an untrained critic of the same shape, not cached: the term's
         code runs in seconds instead of waiting a minute for a critic whose calls one batch cannot use."""
-        from expr_gan.metrics.referees import Referee, load_or_train_referee
+        from expr_gan.referees import Referee, load_or_train_referee
 
         datamodule.setup()
         faces = datamodule.faces

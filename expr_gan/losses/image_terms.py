@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import nn
 
-from expr_gan.losses.pixel_terms import gradient_difference
+from expr_gan.imaging import gradient_difference
 from expr_gan.losses.term import GeneratorStep, LossTerm
 
 
@@ -36,7 +36,7 @@ class ChangedRegionL1(LossTerm):
 
 class GradientDifference(LossTerm):
     """Mathieu et al.'s gradient difference to the reconstruction target: its edges, not only its colours
-    (losses/pixel_terms.py gradient_difference)."""
+    (imaging.py gradient_difference)."""
 
     def forward(self, step: GeneratorStep):
         return gradient_difference(step.fake, step.batch.rec_target)

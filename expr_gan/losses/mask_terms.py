@@ -1,7 +1,7 @@
 """G's terms on an attention generator's mask (`model.g_terms`; mask = 1 where the input is kept)."""
 from __future__ import annotations
 
-from expr_gan.losses.pixel_terms import total_variation
+from expr_gan.imaging import total_variation
 from expr_gan.losses.term import GeneratorStep, LossTerm
 
 

@@ -14,9 +14,9 @@ import torch
 
 from expr_gan.data.align import align_to
 from expr_gan.data.faceset import FaceSet
-from expr_gan.losses.pixel_terms import paste, relit_change
+from expr_gan.imaging import paste, relit_change
 from expr_gan.metrics.realism import C2STSettings, blur2x, to_uint8
-from expr_gan.metrics.referees import load_or_train_referee, referee_settings
+from expr_gan.referees import load_or_train_referee, referee_settings
 from expr_gan.metrics import registry
 from expr_gan.metrics.registry import Batch, Run
 
@@ -87,7 +87,7 @@ class Evaluator:
         input's pose by the eyes: what a perfect model trained on eye-aligned targets would output),
         `composite` (the input outside the region where the aligned target differs from it, the
         aligned target relit like the input inside: what a perfect attention generator with
-        `targets.rec_target=composite targets.relight=true` outputs; losses/pixel_terms.py relit_change)."""
+        `targets.rec_target=composite targets.relight=true` outputs; imaging.py relit_change)."""
         if baseline not in (None, *BASELINES):
             raise ValueError(f"baseline={baseline!r}: expected one of {', '.join(BASELINES)}")
         faces, e = self.faces, self.num_expressions

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from expr_gan.metrics.referees import Referee
+from expr_gan.referees import Referee
 
 @dataclass(frozen=True)
 class C2STSettings:

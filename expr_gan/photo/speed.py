@@ -29,9 +29,8 @@ def default_model(experiment: str = "ours_cpu"):
     from hydra.core.global_hydra import GlobalHydra
     from hydra.utils import instantiate
 
-    from expr_gan.checkpoint import expression_names
+    from expr_gan.config import config_dir, expression_names
     from expr_gan.photo.edit import photo_translate
-    from expr_gan.config import config_dir
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):

@@ -1,5 +1,6 @@
-"""Pixel-space helpers of the GAN's generator terms: local means, total variation, edge differences,
-where an expression changed, and relighting one capture like another."""
+"""Image operations that the GAN's terms (losses/) and the metrics (metrics/) both use: local means,
+total variation, edge differences, where an expression changed, pasting, and relighting one capture
+like another. Below both, so neither imports the other."""
 from __future__ import annotations
 
 import torch

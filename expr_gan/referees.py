@@ -1,4 +1,6 @@
 """The referees: an expression judge and an identity embedding, trained on real training-identity images only.
+Below the losses and the metrics: the metrics judge with them, ours' expression critic (losses/expression.py)
+is one trained the same way with its own seed.
 
 Both are ExpressionCNN classifiers trained with augmentation that includes blur and down-up sampling,
 so a blurry output is judged by its expression, not called "eyes closed" for being blurry. They are
