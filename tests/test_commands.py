@@ -36,6 +36,7 @@ def tiny_ckpt(generation_ckpt):
 
 def _main(module: str):
     import importlib
+    from pathlib import Path
 
     return importlib.import_module(module).main
 
@@ -143,3 +144,23 @@ def test_list_options_take_one_item_or_a_list(monkeypatch, tmp_path):
         with pytest.raises(Parsed):  # any other error (a parsing bug) fails the test
             replicate.main(["budget=tiny", claims, f"out={tmp_path}/r"])
     assert seen == [["6"], ["1", "6"]]
+
+
+def test_one_name_runs_every_command_as_its_module_does(tmp_path):
+    """`python -m expr_gan <command>` (the `expr-gan` console script) lists the commands, refuses an
+    unknown one, and runs a command with its own arguments, output and exit code."""
+    from expr_gan.__main__ import COMMANDS
+
+    listing = run_cli("expr_gan", cwd=REPO)
+    assert listing.returncode == 2 and all(name in listing.stdout for name in COMMANDS)
+    unknown = run_cli("expr_gan", "trian", cwd=REPO)
+    assert unknown.returncode == 2 and "unknown command 'trian'" in unknown.stderr
+    job = run_cli("expr_gan", "train", "--cfg", "job", "model=dcgan", cwd=REPO)
+    assert job.returncode == 0 and "expr_gan.modules.conditional_gan.ConditionalGANModule" in job.stdout
+    same = [run_cli(*prefix, f"dir={tmp_path / 'missing'}", cwd=REPO) for prefix in (("expr_gan", "report"),
+                                                                                       ("expr_gan.report",))]
+    assert [r.returncode for r in same] == [2, 2] and same[0].stderr == same[1].stderr
+    import importlib
+    from pathlib import Path
+    for module, _ in COMMANDS.values():  # every command's module exists and runs as a script
+        assert 'if __name__ == "__main__"' in Path(importlib.util.find_spec(module).origin).read_text()
