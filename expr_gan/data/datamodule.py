@@ -107,6 +107,7 @@ class FacePairsDataModule(pl.LightningDataModule):
             raise ValueError(f"data.batch_size={batch_size}: expected >= 1")
         self.faces: FaceSet | None = None
         self._aligned_cache: dict = {}
+        self._points: torch.Tensor | None = None  # the source's named points, computed when a model reads them
 
     def setup(self, stage: str | None = None) -> None:
         if self.faces is not None:
@@ -153,15 +154,17 @@ class FacePairsDataModule(pl.LightningDataModule):
         return self.align_targets and getattr(model, "uses_aligned_targets", True)
 
     def _gathers_points(self) -> bool:
-        """Whether batches carry the named points of both images: the source has them (meta["points"])
-        and the model being trained reads them (`uses_points`, e.g. a flow supervised at the points)."""
+        """Whether batches carry the named points of both images: the source can give them (`points()`,
+        the renderer's) and the model being trained reads them (`uses_points`, a flow supervised at them)."""
         model = self.trainer.lightning_module if self.trainer is not None else None
-        return "points" in self.faces.meta and getattr(model, "uses_points", False)
+        return hasattr(self.source, "points") and getattr(model, "uses_points", False)
 
     def _loader(self, split: str, sampler: EpochSampler | None = None) -> DataLoader:
         pairs = getattr(self, f"{split}_pairs")
         aligned = self._gathers_aligned()
-        points = self.faces.meta["points"] if self._gathers_points() else None
+        if self._gathers_points() and self._points is None:  # once, and only for a model that reads them
+            self._points = self.source.points()
+        points = self._points if self._gathers_points() else None
         if aligned and split not in self._aligned_cache:  # once per split: batches then only gather
             with timed(f"data/align_targets/{split}", pairs=len(pairs)):
                 self._aligned_cache[split] = aligned_pair_targets(self.faces.images, self.faces.eyes, pairs)
