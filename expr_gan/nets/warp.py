@@ -45,7 +45,7 @@ class WarpOutput(nn.Module):
     The flow's bias starts at zero and its weights small (the network's init), the mask's bias at
     `mask_bias`: at initialisation the output is nearly the input, moved a little. Weights at zero
     would keep the trunk from learning anything for the flow until they grow (no gradient reaches it
-    through a zero conv): the flow learned a third slower that way.
+    through a zero conv).
     """
 
     def __init__(self, in_channels: int, channels: int, out_act: str = "tanh", max_flow: float = 0.25,
