@@ -60,20 +60,14 @@ def _plain_refinement(module, batch: dict, optimizers: list, batch_idx: int) -> 
 
 
 def _plain_gan(module, batch: dict, optimizers: list, batch_idx: int) -> None:
-    """The GAN step as a user would write it with the module's networks and terms: the same phases,
-    G on every `g_every_n_batches`-th batch, gradient-norm clipping, and a non-finite total skipping
-    the rest of the batch (one host sync per update, as ours)."""
+    """The module's own GAN step (its phases, G on every `g_every_n_batches`-th batch, the EMA), with
+    each optimizer step written as a user would without Lightning: a finiteness check (a non-finite
+    total skips the rest of the batch; one host sync per update, as ours), zero_grad, backward,
+    gradient-norm clipping, step. What differs from ours is only Lightning: the Trainer's loop,
+    manual_backward, clip_gradients and logging."""
     import torch
 
-    from expr_gan.losses.term import weighted_sum
-
-    opt_g, opt_d = optimizers
-    edit = module.targets(batch, module.needs_region)
-
-    def update(opt, terms: dict, make_step, train, frozen) -> bool:
-        train.requires_grad_(True)
-        frozen.requires_grad_(False)  # as a careful user would: no gradients for the other net
-        total = weighted_sum(terms, make_step(edit))[2]
+    def update(opt, weighted: dict, phase: str, total) -> bool:
         if not bool(torch.isfinite(total.detach())):
             return False
         opt.zero_grad(set_to_none=True)
@@ -83,26 +77,8 @@ def _plain_gan(module, batch: dict, optimizers: list, batch_idx: int) -> None:
         opt.step()
         return True
 
-    g_steps = module.g_steps if batch_idx % module.g_every_n_batches == 0 else 0
-    try:
-        for _ in range(module.iters_per_batch):
-            # as pix2pix's loop: one G forward for D's update and G's when nothing else depends on it running twice
-            shared = module.generate(module.generator, edit.source, edit.onehot) \
-                if module.shares_forward and module.d_steps and g_steps else None
-            for _ in range(module.d_steps):
-                if not update(opt_d, module.d_terms, lambda e: module.discriminator_step(e, shared), module.discriminator,
-                              module.generator):
-                    return
-            for g_step in range(g_steps):
-                reuse = shared if g_step == 0 else None
-                if not update(opt_g, module.g_terms, lambda e, reuse=reuse: module.generator_step(e, reuse),
-                              module.generator, module.discriminator):
-                    return
-                if module.generator_ema is not None:
-                    module.update_ema()
-    finally:
-        module.generator.requires_grad_(True)
-        module.discriminator.requires_grad_(True)
+    opt_g, opt_d = optimizers
+    module.gan_step(batch, batch_idx, opt_g, opt_d, update)
 
 
 def plain_steps() -> dict:

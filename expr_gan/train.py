@@ -61,11 +61,7 @@ def _train(cfg: DictConfig) -> dict[str, float | str]:
         import torch
         from hydra.utils import instantiate
 
-    from expr_gan.callbacks.batch_clock import BatchClock
-    from expr_gan.callbacks.checkpoints import AtomicCheckpointIO, ConfigInCheckpoint
-    from expr_gan.callbacks.heap import FrozenHeap
-    from expr_gan.callbacks.phase_timer import PhaseTimer
-    from expr_gan.callbacks.resume import ExactResume
+    from expr_gan.callbacks.checkpoints import AtomicCheckpointIO
     from expr_gan.checkpoint import load_checkpoint
     from expr_gan.io import atomic_write_text
     from expr_gan.runtime import run_settings
@@ -84,19 +80,11 @@ def _train(cfg: DictConfig) -> dict[str, float | str]:
     speed = dict(cfg.get("speed") or {})
     cudnn_benchmark = speed.pop("cudnn_benchmark", False)
     model = apply_speed(instantiate(cfg.model), **speed)
-    # ExactResume first: its on_train_batch_end must record the position before the batch clock saves it
-    callbacks = [ExactResume(), ConfigInCheckpoint(OmegaConf.to_container(cfg, resolve=True), config_source(cfg)),
-                 FrozenHeap(), PhaseTimer()]
-    callbacks += [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
-    if not any(isinstance(c, BatchClock) for c in callbacks):  # e.g. callbacks=none: batches still count
-        callbacks.append(BatchClock(dirpath=None, max_batches=cfg.get("max_batches")))
+    callbacks = run_callbacks(cfg)
     for callback in callbacks:  # referees trained (cached) before fit: before DDP starts its other processes
         if hasattr(callback, "prepare"):
             callback.prepare(datamodule, wiring_check=bool(cfg.trainer.get("fast_dev_run")))
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None and "_target_" in lg]
-    # last.ckpt after the best-epoch file: it stores the best-model record as updated at that validation
-    # (Lightning keeps the order within its checkpoint callbacks, which it runs after all others)
-    callbacks.sort(key=lambda c: isinstance(c, BatchClock))
     # the batch clock is a Checkpoint, so Lightning adds no default ModelCheckpoint of its own (it would
     # refuse one with checkpointing disabled); with callbacks=none it writes nothing (dirpath None)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()],
@@ -145,6 +133,31 @@ def _train(cfg: DictConfig) -> dict[str, float | str]:
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
     log.info("finished; run dir: %s", out_dir)
     return metrics
+
+
+def run_callbacks(cfg: DictConfig) -> list:
+    """The callbacks of `cfg.callbacks`, built in the config's order (`--cfg job` shows them all), with
+    the run config handed to those that store it. A run needs a batch clock (it counts the batches and
+    owns last.ckpt) as the last of its checkpoint callbacks: Lightning runs those after all others in
+    their own order, and last.ckpt, written after the best-epoch file, then carries its updated record."""
+    from hydra.utils import instantiate
+    from pytorch_lightning.callbacks import Checkpoint
+
+    from expr_gan.callbacks.batch_clock import BatchClock
+    from expr_gan.errors import UsageError
+
+    nodes = {name: node for name, node in (cfg.get("callbacks") or {}).items() if node is not None and "_target_" in node}
+    callbacks = [instantiate(node) for node in nodes.values()]
+    for callback in callbacks:
+        if hasattr(callback, "use_run_config"):
+            callback.use_run_config(OmegaConf.to_container(cfg, resolve=True), config_source(cfg))
+    checkpoints = [(name, c) for name, c in zip(nodes, callbacks) if isinstance(c, Checkpoint)]
+    if not checkpoints or not isinstance(checkpoints[-1][1], BatchClock):
+        after = f"; {checkpoints[-1][0]} comes after it" if any(isinstance(c, BatchClock) for _, c in checkpoints) else ""
+        raise UsageError(f"callbacks: a run needs expr_gan.callbacks.batch_clock.BatchClock as its last checkpoint "
+                         f"callback (it counts batches and owns last.ckpt; dirpath: null writes nothing){after}; "
+                         f"callbacks=none has only what every run needs (conf/callbacks/run.yaml)")
+    return callbacks
 
 
 def config_source(cfg: DictConfig) -> dict:

@@ -23,7 +23,7 @@ class BatchClock(pl.callbacks.Checkpoint):
     steps, several per batch for a GAN. The count is stored in checkpoints, so a resumed run
     continues it. A `Checkpoint`, so Lightning runs it after every other callback: a callback's
     on_train_batch_start sees the batches before this one, and at the end of a validation the
-    best-epoch file and its record are updated first (train() sorts it after ModelCheckpoint), so the
+    best-epoch file and its record are updated first (the config lists it after best_checkpoint; train() checks that it is the last), so the
     last.ckpt written then carries that record (tests/test_checkpoints.py). The periodic write happens
     as the next batch starts, not in on_train_batch_end: there Lightning has not yet counted the batch
     as completed, and a resume from such a file restarts its loop one batch behind the data position

@@ -39,10 +39,17 @@ class ConfigInCheckpoint(pl.Callback):
     (`paths`) are stored resolved there.
     """
 
-    def __init__(self, config: dict, source: dict | None = None):
+    def __init__(self, config: dict | None = None, source: dict | None = None):
+        self.config, self.source = config, source
+
+    def use_run_config(self, config: dict, source: dict | None = None) -> None:
+        """Store `config` (resolved) and `source` (interpolations kept): train() calls this, as a run's
+        config (conf/callbacks/run.yaml builds this callback) cannot hold itself."""
         self.config, self.source = config, source
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        if self.config is None:  # a file without its config could not be evaluated or resumed
+            raise RuntimeError("ConfigInCheckpoint has no run config: train() hands it over (use_run_config)")
         checkpoint["expr_gan_config"] = self.config
         if self.source is not None:
             checkpoint["expr_gan_config_source"] = self.source

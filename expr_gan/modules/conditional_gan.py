@@ -156,17 +156,24 @@ class ConditionalGANModule(ExpressionEditModule):
         finally:
             net.requires_grad_(True)
 
-    def phase(self, name: str, batch, optimizer, shared=None) -> tuple[dict, torch.Tensor, bool]:
-        """One update of D or G on its terms: (raw values, total, whether the update was made)."""
+    def phase(self, name: str, batch, optimizer, shared=None, update=None) -> tuple[dict, torch.Tensor, bool]:
+        """One update of D or G on its terms: (raw values, total, whether the update was made).
+        `update(optimizer, weighted terms, phase, total) -> bool` makes the step (self.update by default)."""
         terms, other = (self.d_terms, self.generator) if name == "D" else (self.g_terms, self.discriminator)
         with self.frozen(other):
             step = self.discriminator_step(batch, shared) if name == "D" else self.generator_step(batch, shared)
             raw, weighted, total = weighted_sum(terms, step)
-            updated = self.update(optimizer, weighted, name, total)
+            updated = (update or self.update)(optimizer, weighted, name, total)
         return raw, total, updated
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
+        self.log_phases(self.gan_step(batch, batch_idx, opt_g, opt_d, self.update))
+
+    def gan_step(self, batch: dict, batch_idx: int, opt_g, opt_d, update) -> dict:
+        """One batch of the solver's phases; returns each phase's last (raw terms, total) to log.
+        `update` makes an optimizer step (self.update: Lightning's backward and clipping; the bench's
+        plain loop passes one written with plain PyTorch, so both time this same step)."""
         edit = self.targets(batch, self.needs_region)  # 1. what both phases need, once per batch
         trains_g = batch_idx % self.g_every_n_batches == 0
         logged: dict = {}
@@ -176,18 +183,18 @@ class ConditionalGANModule(ExpressionEditModule):
             shared = self.generate(self.generator, edit.source, edit.onehot) \
                 if self.shares_forward and self.d_steps and g_steps else None
             for _ in range(self.d_steps):  # 2. D learns real from generated
-                raw, total, updated = self.phase("D", edit, opt_d, shared)
+                raw, total, updated = self.phase("D", edit, opt_d, shared, update)
                 logged["D"] = raw, total
                 if not updated:  # skipped: G would learn from a D that did not move
-                    return self.log_phases(logged)
+                    return logged
             for g_step in range(g_steps):  # 3. G learns from D and the targets
-                raw, total, updated = self.phase("G", edit, opt_g, shared if g_step == 0 else None)
+                raw, total, updated = self.phase("G", edit, opt_g, shared if g_step == 0 else None, update)
                 logged["G"] = raw, total
                 if not updated:  # skipped: the EMA and later updates would follow a G that did not move
-                    return self.log_phases(logged)
+                    return logged
                 if self.generator_ema is not None:  # 4. the average follows G
                     self.update_ema()
-        self.log_phases(logged)
+        return logged
 
     def log_phases(self, logged: dict) -> None:
         """The last update's raw terms and total of each phase, once per batch (detached)."""
