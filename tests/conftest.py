@@ -57,7 +57,7 @@ def run_cli(*args: str, cwd: Path, timeout: int = 600, env: dict | None = None) 
 def generation_ckpt(tmp_path_factory, cache_dir) -> Path:
     """last.ckpt of one tiny generation run (debug=tiny, 2 epochs), trained once for every test that
     only needs a checkpoint to read (evaluate, generate, the command-line tests)."""
-    from expr_gan.train import train
+    from expr_gan.commands.train import train
 
     out = tmp_path_factory.mktemp("generation_run")
     GlobalHydra.instance().clear()

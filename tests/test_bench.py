@@ -47,7 +47,7 @@ def test_bench_times_the_photo_path(tmp_path):
 def test_every_family_has_a_plain_reference_and_others_get_a_clear_error():
     import pytest
 
-    from expr_gan.bench import CASES, plain_step, plain_steps
+    from expr_gan.commands.bench import CASES, plain_step, plain_steps
     from expr_gan.modules.base import ExpressionEditModule
 
     # every LightningModule family in expr_gan/modules/ (found, not listed) has a plain reference step
@@ -87,7 +87,7 @@ def _twin_runs(make_cfg, *overrides: str, batches: int = 6):
     import torch
     from hydra.utils import instantiate
 
-    from expr_gan.bench import fresh_optimizers, plain_step
+    from expr_gan.commands.bench import fresh_optimizers, plain_step
     from expr_gan.callbacks.batch_clock import BatchClock
 
     cfg = make_cfg(*overrides)

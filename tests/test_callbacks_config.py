@@ -35,7 +35,7 @@ def test_lightning_runs_checkpoint_callbacks_last_in_their_config_order(make_cfg
 
     from expr_gan.callbacks.batch_clock import BatchClock
     from expr_gan.callbacks.resume import ExactResume
-    from expr_gan.train import run_callbacks
+    from expr_gan.commands.train import run_callbacks
 
     cfg = make_cfg("logger=none")
     callbacks = run_callbacks(cfg)
@@ -49,7 +49,7 @@ def test_lightning_runs_checkpoint_callbacks_last_in_their_config_order(make_cfg
 
 def test_a_run_without_a_batch_clock_is_refused_naming_the_option(make_cfg):
     from expr_gan.errors import UsageError
-    from expr_gan.train import run_callbacks
+    from expr_gan.commands.train import run_callbacks
 
     with pytest.raises(UsageError, match="callbacks: a run needs .*BatchClock"):
         run_callbacks(make_cfg("callbacks.batch_clock=null"))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from expr_gan.train import train
+from expr_gan.commands.train import train
 from helpers import best_record
 
 QUIET = ["logger=none", "callbacks.eval_metrics=null"]

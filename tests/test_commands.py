@@ -7,25 +7,26 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from conftest import REPO, run_cli
-from expr_gan.app import apply_overrides, compose_command_keys
-from expr_gan.cli import run
+from expr_gan.commands.command import compose_command_keys
+from expr_gan.overrides import apply_overrides
+from expr_gan.commands.command import run
 from expr_gan.config import config_dir
 
 COMMANDS = {  # module -> the arguments it needs to get as far as reading its options
-    "expr_gan.evaluate": ["ckpt={ckpt}", "max_pairs=4"],
-    "expr_gan.generate": ["ckpt={ckpt}", "input={tmp}/missing.png"],
-    "expr_gan.report": ["dir={tmp}"],
-    "expr_gan.replicate": ["budget=tiny", "claims=6"],
-    "expr_gan.data.inspect": ["data.num_identities=4", "data.size=32"],
-    "expr_gan.data.synthetic": ["out={tmp}/faces", "num_identities=2", "size=32"],
-    "expr_gan.bench": ["cases=[dcgan]", "steps=2"],
-    "expr_gan.calibrate": ["photos={tmp}/none"],
+    "expr_gan.commands.evaluate": ["ckpt={ckpt}", "max_pairs=4"],
+    "expr_gan.commands.generate": ["ckpt={ckpt}", "input={tmp}/missing.png"],
+    "expr_gan.commands.report": ["dir={tmp}"],
+    "expr_gan.commands.replicate": ["budget=tiny", "claims=6"],
+    "expr_gan.commands.inspect": ["data.num_identities=4", "data.size=32"],
+    "expr_gan.commands.render": ["out={tmp}/faces", "num_identities=2", "size=32"],
+    "expr_gan.commands.bench": ["cases=[dcgan]", "steps=2"],
+    "expr_gan.commands.calibrate": ["photos={tmp}/none"],
 }
 TYPOS = {  # a dotted key each command's config (or the checkpoint's run config) lacks
-    "expr_gan.evaluate": "data.num_identitis=3", "expr_gan.generate": "detector.kind=haar",
-    "expr_gan.report": "sort.by=l1", "expr_gan.replicate": "budget.name=cpu",
-    "expr_gan.data.inspect": "data.sise=32", "expr_gan.data.synthetic": "size.px=32",
-    "expr_gan.bench": "cases.first=dcgan", "expr_gan.calibrate": "every.n=3",
+    "expr_gan.commands.evaluate": "data.num_identitis=3", "expr_gan.commands.generate": "detector.kind=haar",
+    "expr_gan.commands.report": "sort.by=l1", "expr_gan.commands.replicate": "budget.name=cpu",
+    "expr_gan.commands.inspect": "data.sise=32", "expr_gan.commands.render": "size.px=32",
+    "expr_gan.commands.bench": "cases.first=dcgan", "expr_gan.commands.calibrate": "every.n=3",
 }
 
 
@@ -100,18 +101,18 @@ def test_every_command_has_help_and_cfg_job(tmp_path):
 
 
 def test_a_command_records_its_config_in_its_run_dir(tmp_path, capsys):
-    from expr_gan.data.inspect import main
+    from expr_gan.commands.inspect import main
 
     assert run(main, ["data.num_identities=4", "data.size=32", f"out={tmp_path}/i", "format=json"]) == 0
     record = yaml.safe_load((tmp_path / "i" / "command.yaml").read_text())
-    assert record["command"] == "python -m expr_gan.data.inspect"
+    assert record["command"] == "expr-gan inspect"
     assert record["config"]["data"]["num_identities"] == 4 and record["config"]["out"] == f"{tmp_path}/i"
     assert (tmp_path / "i" / "contact_sheet.png").is_file()
 
 
 def test_evaluate_applies_run_overrides_to_the_checkpoint_config(tiny_ckpt, tmp_path, capsys):
     from expr_gan.checkpoint import load_run
-    from expr_gan.evaluate import main
+    from expr_gan.commands.evaluate import main
 
     module, dm, cfg = load_run(tiny_ckpt, ["data.num_identities=20", "c2st.seed=5"])
     assert cfg.data.num_identities == 20 and cfg.c2st.seed == 5 and dm.faces.identity.max() == 19
@@ -128,7 +129,7 @@ def test_evaluate_applies_run_overrides_to_the_checkpoint_config(tiny_ckpt, tmp_
 def test_list_options_take_one_item_or_a_list(monkeypatch, tmp_path):
     import pytest
 
-    from expr_gan import replicate
+    from expr_gan.commands import replicate
 
     class Parsed(Exception):
         """Raised by the stub where the jobs would start: the claims were parsed, nothing else is needed."""
@@ -164,3 +165,39 @@ def test_one_name_runs_every_command_as_its_module_does(tmp_path):
     from pathlib import Path
     for module, _ in COMMANDS.values():  # every command's module exists and runs as a script
         assert 'if __name__ == "__main__"' in Path(importlib.util.find_spec(module).origin).read_text()
+
+
+def test_a_user_error_is_one_line_and_a_bug_keeps_its_traceback(capsys):
+    """Only expr_gan.errors.UserError (and Hydra's config errors) is the user's to fix; a ValueError from
+    a bug is re-raised with its traceback."""
+    from expr_gan.errors import CheckpointError, DataError, DivergenceError, MissingFileError, UsageError
+
+    def failing(err):
+        def main(argv):
+            raise err
+        return main
+
+    for err in (UsageError("bad option"), DataError("bad data"), MissingFileError("no file"),
+                CheckpointError("bad checkpoint"), DivergenceError("diverged")):
+        assert run(failing(err), []) == 2
+        assert capsys.readouterr().err == f"error: {err}\n"
+    for bug in (ValueError("a bug"), FileNotFoundError("a bug's path"), KeyError("a bug's key")):
+        with pytest.raises(type(bug)):
+            run(failing(bug), [])
+    assert isinstance(UsageError("x"), ValueError) and isinstance(MissingFileError("x"), FileNotFoundError)
+
+
+def test_first_names_run_their_command_and_library_modules_name_theirs(tmp_path):
+    """`python -m expr_gan.<command>` runs expr_gan/commands/<command>.py; a library module that was
+    once a command says which command it is now, instead of doing nothing."""
+    from expr_gan.commands import COMMANDS as ALL
+
+    first_names = sorted(p.stem for p in (REPO / "expr_gan").glob("*.py") if p.stem in ALL)
+    assert first_names == ["bench", "calibrate", "evaluate", "generate", "replicate", "report", "train"]
+    for name in ("evaluate", "calibrate"):
+        result = run_cli(f"expr_gan.{name}", "--help", cwd=REPO)
+        assert result.returncode == 0 and f"== Config (conf/{name}.yaml" in result.stdout
+    for old, new in (("expr_gan.data.synthetic", "render"), ("expr_gan.photo.packaged", "photos")):
+        result = run_cli(old, f"out={tmp_path}/x", cwd=REPO)
+        assert result.returncode == 1 and f"its command is `expr-gan {new}`" in result.stderr
+    assert not (tmp_path / "x").exists()

@@ -5,7 +5,7 @@ import pytest
 
 import helpers
 from expr_gan.config import config_dir
-from expr_gan.train import train
+from expr_gan.commands.train import train
 from helpers import assert_trained
 from test_families import SHORT
 

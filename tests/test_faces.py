@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from expr_gan.data.faces import EXPRESSIONS, render_face, sample_capture, sample_identity
-from expr_gan.cli import run
-from expr_gan.data.synthetic import SyntheticFaces, main as synthetic_main
+from expr_gan.commands.command import run
+from expr_gan.commands.render import main as synthetic_main
+from expr_gan.data.synthetic import SyntheticFaces
 
 
 def test_rendering_is_deterministic():

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 
 import helpers
 from expr_gan.checkpoint import build_module, load_checkpoint
-from expr_gan.train import train
+from expr_gan.commands.train import train
 from helpers import assert_trained
 
 MODELS = ["generation", "refinement", "joint", "dcgan"]

@@ -9,7 +9,7 @@ from torch import nn
 
 from expr_gan.modules import conditional_gan
 from expr_gan.modules.conditional_gan import pure_forward
-from expr_gan.train import train
+from expr_gan.commands.train import train
 
 TINY_CRITIC = ["model.g_terms.expr.epochs=2", "model.g_terms.expr.width=8"]
 

@@ -254,7 +254,7 @@ def _changed(cfg, prefix: str) -> bool:
 
 
 def test_a_skipped_d_update_skips_the_g_update_and_the_ema_after_it(make_cfg):
-    from expr_gan.train import train
+    from expr_gan.commands.train import train
 
     cfg = make_cfg(*SKIP_RUN, "+model.d_terms.nan={_target_: helpers.NaNTerm, phase: D}")
     metrics = train(cfg)
@@ -264,7 +264,7 @@ def test_a_skipped_d_update_skips_the_g_update_and_the_ema_after_it(make_cfg):
 
 
 def test_a_skipped_g_update_skips_the_ema_but_not_the_d_update_before_it(make_cfg):
-    from expr_gan.train import train
+    from expr_gan.commands.train import train
 
     cfg = make_cfg(*SKIP_RUN, "+model.g_terms.nan={_target_: helpers.NaNTerm}")
     metrics = train(cfg)
@@ -279,7 +279,7 @@ def test_a_skipped_g_update_skips_the_ema_but_not_the_d_update_before_it(make_cf
 def test_a_new_term_is_one_class_and_one_override(make_cfg):
     """docs/extending.md "Add a loss term": a class (here tests/helpers.py MeanColour) and one override train it,
     log its raw value and count it in the total with its weight."""
-    from expr_gan.train import train
+    from expr_gan.commands.train import train
 
     metrics = train(make_cfg("model=dcgan", "max_batches=4", "logger=none", "callbacks.eval_metrics=null",
                              "+model.g_terms.colour={_target_: helpers.MeanColour, weight: 5}"))

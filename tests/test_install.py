@@ -46,13 +46,13 @@ def _run_without(modules: tuple, dists: tuple, tmp_path) -> subprocess.Completed
         from hydra import compose, initialize_config_dir
         from omegaconf import open_dict
         from expr_gan.config import config_dir
-        from expr_gan.train import train
+        from expr_gan.commands.train import train
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
             cfg = compose("train", overrides=["debug=tiny", "print_config=false", "max_batches=2"])
         with open_dict(cfg):
             cfg.paths.output_dir, cfg.paths.cache_dir = {str(tmp_path / "run")!r}, {str(tmp_path / "cache")!r}
         train(cfg)
-        from expr_gan.evaluate import main
+        from expr_gan.commands.evaluate import main
         assert main(["ckpt={tmp_path / "run" / "checkpoints" / "last.ckpt"}", "out={tmp_path / "eval"}",
                      "max_pairs=8", "baselines=[]", "c2st.steps=5", "c2st.seeds=1"]) == 0
         print("loaded:", sorted(m for m in modules if m in sys.modules))

@@ -124,7 +124,7 @@ def test_inspect_reports_where_each_files_eyes_came_from(tmp_path):
     import json
 
     make_tree("folder", tmp_path / "photos")
-    common = ("expr_gan.data.inspect", "data=folder", f"data.root={tmp_path}/photos",
+    common = ("expr_gan.commands.inspect", "data=folder", f"data.root={tmp_path}/photos",
               "data.expressions=[neutral,laughing,frowning,surprise]", "data.size=32")
     text = run_cli(*common, f"out={tmp_path}/i1", cwd=REPO)
     assert text.returncode == 0, text.stderr[-2000:]

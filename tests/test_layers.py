@@ -1,13 +1,14 @@
 """The code's layers point one way: a module imports only from its own layer or the ones below.
 
 Layers, lowest first (a top-level module or package of expr_gan is a unit):
-  0 ground:   errors, io, timing, progress, config, runtime, legacy_config, and the command machinery
-              (app: composing a command's config; cli: printing user errors), which needs nothing else
+  0 ground:   errors, io, timing, progress, config, runtime, legacy_config, overrides (Hydra's grammar
+              applied to a stored config), which need nothing else
   1 material: data, photo, nets, imaging (image operations), referees (the judge and identity net),
               visual (grids, contact sheets)
   2 objectives and judges: losses, metrics, checkpoint
   3 training: modules, callbacks, speed
-  4 commands: train, evaluate, generate, report, replicate, bench, calibrate, replication, __main__ (expr-gan)
+  4 commands: commands (one module each, and command.py, what they share), replication, __main__
+              (expr-gan), and the first names of seven commands (train, evaluate, ...: `python -m expr_gan.train`)
 A unit not listed fails the test until it is given a layer.
 """
 import re
@@ -15,11 +16,11 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "expr_gan"
 LAYERS = [
-    {"errors", "io", "timing", "progress", "config", "runtime", "legacy_config", "app", "cli"},
+    {"errors", "io", "timing", "progress", "config", "runtime", "legacy_config", "overrides"},
     {"data", "photo", "nets", "imaging", "referees", "visual"},
     {"losses", "metrics", "checkpoint"},
     {"modules", "callbacks", "speed"},
-    {"train", "evaluate", "generate", "report", "replicate", "bench", "calibrate", "replication", "__main__"},
+    {"commands", "replication", "__main__", "train", "evaluate", "generate", "report", "replicate", "bench", "calibrate"},
 ]
 LEVEL = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 IMPORT = re.compile(r"^\s*(?:from|import) expr_gan\.([a-z_]+)", re.M)

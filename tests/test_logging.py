@@ -2,7 +2,7 @@
 and sample grids at the step of the epoch's last batch (what Lightning's logger does, pinned)."""
 from pathlib import Path
 
-from expr_gan.train import train
+from expr_gan.commands.train import train
 
 
 def _events(run: Path):

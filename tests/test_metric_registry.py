@@ -55,9 +55,9 @@ class _MeanBrightness(Measure):
 def test_a_new_metric_is_one_registration_and_reaches_evaluate_and_report(monkeypatch, generation_ckpt, tmp_path):
     """A metric added to the registry is computed by the evaluator, written by evaluate and shown by
     report, with no other change."""
-    from expr_gan.cli import run
-    from expr_gan.evaluate import main as evaluate_main
-    from expr_gan.report import main as report_main
+    from expr_gan.commands.command import run
+    from expr_gan.commands.evaluate import main as evaluate_main
+    from expr_gan.commands.report import main as report_main
 
     extra = Metric("brightness", ("brightness",), _MeanBrightness, order=55)
     registered = metrics()
@@ -86,8 +86,8 @@ def test_c2st_settings_are_one_object_with_train_yamls_defaults():
 
 
 def test_evaluate_names_a_c2st_typo(generation_ckpt, tmp_path, capsys):
-    from expr_gan.cli import run
-    from expr_gan.evaluate import main
+    from expr_gan.commands.command import run
+    from expr_gan.commands.evaluate import main
 
     assert run(main, [f"ckpt={generation_ckpt}", "+c2st.stpes=4", f"out={tmp_path}/ev"]) == 2
     assert "stpes" in capsys.readouterr().err and not (tmp_path / "ev").exists()

@@ -8,7 +8,7 @@ import torch
 from expr_gan.data.datamodule import FacePairsDataModule
 from expr_gan.data.synthetic import SyntheticFaces
 from expr_gan.metrics.evaluator import evaluator_for
-from expr_gan.train import train
+from expr_gan.commands.train import train
 from conftest import REPO, run_cli
 
 REFEREE = {"epochs": 12, "width": 16, "seed": 0}
@@ -164,7 +164,7 @@ def test_training_logs_val_metrics(make_cfg):
 
 def test_generate_cli(generation_ckpt, tmp_path, cache_dir):
     from PIL import Image
-    from expr_gan.data.synthetic import main as export
+    from expr_gan.commands.render import main as export
     ckpt = generation_ckpt
     assert export([f"out={tmp_path}/faces", "num_identities=2", "size=96"]) == 0
     photo = tmp_path / "photo.jpg"  # a face off-centre on a wider canvas, as a JPEG

@@ -43,8 +43,8 @@ def test_threshold_rule_is_half_the_larger_persons_spread():
 
 
 def test_calibrate_names_a_bad_option_and_writes_nothing(tmp_path, capsys):
-    from expr_gan.calibrate import main
-    from expr_gan.cli import run
+    from expr_gan.commands.calibrate import main
+    from expr_gan.commands.command import run
 
     assert run(main, ["every=0", f"out={tmp_path}/c"]) == 2
     assert "every=0: expected a positive number of frames" in capsys.readouterr().err
@@ -74,7 +74,7 @@ def test_a_copy_is_the_same_person_and_moves_nothing():
 def test_calibration_on_packaged_photos(cache_dir, tmp_path):
     """On real photos: a smile reads as a wider mouth than the same man's neutral face; each video's
     person is re-identified among everyone; the rule gives the thresholds the code uses."""
-    from expr_gan.calibrate import main, video_frames
+    from expr_gan.commands.calibrate import main, video_frames
     from expr_gan.photo.identity import embed, rank1
     from expr_gan.photo.landmarks import find_faces
     from expr_gan.photo.packaged import packaged_photos

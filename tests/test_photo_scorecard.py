@@ -94,8 +94,8 @@ def test_the_packaged_classifier_reads_a_real_portrait():
 
 @needs_dlib
 def test_evaluate_photos_scores_the_model_copy_and_the_warp(generation_ckpt, tmp_path):
-    from expr_gan.cli import run
-    from expr_gan.evaluate import main
+    from expr_gan.commands.command import run
+    from expr_gan.commands.evaluate import main
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -122,8 +122,8 @@ def test_evaluate_photos_scores_the_model_copy_and_the_warp(generation_ckpt, tmp
 
 
 def test_evaluate_photos_names_bad_options_before_writing(generation_ckpt, tmp_path, capsys):
-    from expr_gan.cli import run
-    from expr_gan.evaluate import main
+    from expr_gan.commands.command import run
+    from expr_gan.commands.evaluate import main
 
     out = tmp_path / "ev"
     assert run(main, [f"ckpt={generation_ckpt}", f"photos={tmp_path}/missing", f"out={out}"]) == 2
@@ -173,8 +173,8 @@ def test_report_summarises_the_photo_scorecard_across_runs(tmp_path):
 
 
 def test_model_flow_is_refused_for_a_model_without_a_flow_before_any_work(generation_ckpt, tmp_path, capsys):
-    from expr_gan.cli import run
-    from expr_gan.evaluate import main
+    from expr_gan.commands.command import run
+    from expr_gan.commands.evaluate import main
 
     out = tmp_path / "eval"
     assert run(main, [f"ckpt={generation_ckpt}", "photos=packaged", "photo_baselines=[model_flow]", f"out={out}"]) == 2

@@ -7,7 +7,7 @@ import torch
 
 from expr_gan.callbacks.checkpoints import AtomicCheckpointIO
 from expr_gan.errors import CheckpointError, DivergenceError
-from expr_gan.train import train
+from expr_gan.commands.train import train
 from conftest import REPO, run_cli
 
 NAN = ["loss._target_=helpers.NaNAfterLoss", "+loss.after=30", "logger=none", "callbacks.eval_metrics=null"]

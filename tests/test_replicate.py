@@ -149,7 +149,7 @@ def test_joint_claim_on_the_reports_numbers():
 
 @pytest.mark.slow
 def test_tiny_replication_runs_every_claim_and_survives_a_failing_job(tmp_path, cache_dir, monkeypatch):
-    from expr_gan import replicate
+    from expr_gan.commands import replicate
     from expr_gan.replication import jobs
 
     broken = jobs.Job("dcgan_standard", ("experiment=paper_dcgan", "pixels=standard", "data.size=36"), jobs.DCGAN)
@@ -189,7 +189,7 @@ def test_the_reports_cgan_trains_to_a_face_state(make_cfg):
     from pathlib import Path
 
     from expr_gan.replication.measures import load_job, output_measures
-    from expr_gan.train import train
+    from expr_gan.commands.train import train
 
     cfg = make_cfg("experiment=paper_dcgan", "data.size=32", "model.generator.num_down=1", "net_width=8",
                    "data.num_identities=60", "trainer.max_epochs=8", "callbacks.eval_metrics=null",
@@ -204,7 +204,7 @@ def test_jobs_run_in_parallel_after_the_job_they_continue(monkeypatch, tmp_path)
     import threading
     import time
 
-    from expr_gan import replicate
+    from expr_gan.commands import replicate
     from expr_gan.replication.jobs import Job
 
     order, lock = [], threading.Lock()
@@ -245,7 +245,7 @@ def test_bad_options_are_clear_errors(tmp_path):
 
 
 def test_a_failed_evaluation_keeps_its_traceback_and_a_retry_clears_it(tmp_path, monkeypatch):
-    from expr_gan import replicate
+    from expr_gan.commands import replicate
 
     run = tmp_path / "jobs" / "dcgan"
     run.mkdir(parents=True)
@@ -268,7 +268,7 @@ def test_a_failed_evaluation_keeps_its_traceback_and_a_retry_clears_it(tmp_path,
 
 
 def test_replicate_exits_non_zero_when_a_job_failed(tmp_path, monkeypatch, capsys):
-    from expr_gan import replicate
+    from expr_gan.commands import replicate
 
     monkeypatch.setattr(replicate, "run_jobs", lambda jobs, *a, **k: {
         j.name: {"status": "failed", "dir": tmp_path / j.name, "error": "exit code 1"} for j in jobs})

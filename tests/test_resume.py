@@ -12,7 +12,7 @@ import torch
 from omegaconf import open_dict
 
 from expr_gan.data.sampler import EpochSampler
-from expr_gan.train import train
+from expr_gan.commands.train import train
 from conftest import REPO
 from helpers import batch_progress, learning_rates, optimizer_states, scheduler_epochs
 

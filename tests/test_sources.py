@@ -10,7 +10,7 @@ from expr_gan.data.sources.folder import CSVSource, FolderSource
 from expr_gan.data.sources.kdef import KDEFSource
 from expr_gan.data.sources.rafd import RaFDSource
 import helpers
-from expr_gan.train import train
+from expr_gan.commands.train import train
 from conftest import REPO, run_cli
 from helpers import assert_trained
 from fixtures import make_caspeal, make_csv, make_folder, make_kdef, make_rafd
@@ -73,7 +73,7 @@ def drawn(kind: str) -> list[str]:
 
 def test_inspect_cli_on_caspeal(caspeal, tmp_path):
     root, info = caspeal
-    result = run_cli("expr_gan.data.inspect", "data=caspeal", f"data.root={root}", "format=json", f"out={tmp_path}/i",
+    result = run_cli("expr_gan.commands.inspect", "data=caspeal", f"data.root={root}", "format=json", f"out={tmp_path}/i",
                      "data.pair_policy=from_neutral", "data.size=32", *drawn("caspeal"), cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
@@ -84,20 +84,20 @@ def test_inspect_cli_on_caspeal(caspeal, tmp_path):
     from PIL import Image
     sheet = Image.open(tmp_path / "i" / "contact_sheet.png")  # 5 people x 6 expressions of 32 px, 2 px padding
     assert sheet.size == (6 * 34 + 2, 5 * 34 + 2)
-    text = run_cli("expr_gan.data.inspect", "data=caspeal", f"data.root={root}", f"out={tmp_path}/j", "data.size=32",
+    text = run_cli("expr_gan.commands.inspect", "data=caspeal", f"data.root={root}", f"out={tmp_path}/j", "data.size=32",
                    *drawn("caspeal"), cwd=REPO)
     assert report["eyes"]["from_file"] > 0 and report["eyes"]["none"] > 0  # FaceFP_2.txt lists some files
     assert "usable pairs (all): 54" in text.stdout and "skipped" in text.stdout
 
 
 def test_bad_roots_get_one_clear_error(tmp_path):
-    result = run_cli("expr_gan.data.inspect", "data=caspeal", f"data.root={tmp_path}/missing", cwd=REPO)
+    result = run_cli("expr_gan.commands.inspect", "data=caspeal", f"data.root={tmp_path}/missing", cwd=REPO)
     assert result.returncode == 2 and "missing does not exist" in result.stderr and "FRONTAL/Expression" in result.stderr
     (tmp_path / "empty").mkdir()
-    result = run_cli("expr_gan.data.inspect", "data=kdef", f"data.root={tmp_path}/empty", cwd=REPO)
+    result = run_cli("expr_gan.commands.inspect", "data=kdef", f"data.root={tmp_path}/empty", cwd=REPO)
     assert result.returncode == 2 and "is empty" in result.stderr
     (tmp_path / "wrong" / "stuff").mkdir(parents=True)
-    result = run_cli("expr_gan.data.inspect", "data=caspeal", f"data.root={tmp_path}/wrong", cwd=REPO)
+    result = run_cli("expr_gan.commands.inspect", "data=caspeal", f"data.root={tmp_path}/wrong", cwd=REPO)
     assert result.returncode == 2 and "no FRONTAL/Expression folder" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -164,9 +164,9 @@ def test_source_expressions_subset_works_for_every_source(make_cfg, tmp_path, ki
 
 
 def test_a_folder_export_of_the_embedded_faces_keeps_its_eyes(tmp_path):
-    """`python -m expr_gan.data.synthetic` writes eyes.csv; the folder source crops by those eyes (no
+    """`expr-gan render` writes eyes.csv; the folder source crops by those eyes (no
     landmarks needed), a changed eyes.csv decodes anew, and a bad line is named."""
-    from expr_gan.data.synthetic import main as export
+    from expr_gan.commands.render import main as export
 
     assert export([f"out={tmp_path}/faces", "num_identities=2", "size=64"]) == 0
     vocab = ["neutral", "laughing", "frowning", "surprise", "eyes_closed", "mouth_open"]

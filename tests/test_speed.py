@@ -6,7 +6,7 @@ from hydra.utils import instantiate
 
 from expr_gan.checkpoint import build_module, load_checkpoint
 from expr_gan.speed import apply_speed, to_channels_last
-from expr_gan.train import train
+from expr_gan.commands.train import train
 
 FAST = ["logger=none", "callbacks.eval_metrics=null", "max_batches=4"]
 

@@ -9,7 +9,7 @@ from expr_gan.data.faces import render_face, sample_capture, sample_identity
 from expr_gan.nets.patchgan import MultiScaleDiscriminator, PatchDiscriminator
 from expr_gan.nets.stargan import StarGANDiscriminator, StarGANGenerator
 from expr_gan.nets.unet import UNetGenerator
-from expr_gan.train import train
+from expr_gan.commands.train import train
 from test_families import SHORT
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from expr_gan import timing
-from expr_gan.train import train
+from expr_gan.commands.train import train
 
 
 def test_phases_nest_and_own_times_add_up():

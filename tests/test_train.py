@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from expr_gan.train import train
+from expr_gan.commands.train import train
 from conftest import REPO, run_cli
 from helpers import assert_trained
 

@@ -166,7 +166,7 @@ def test_warp_cpu_trains_logs_its_terms_and_edits_a_photo_with_its_flow(make_cfg
     from expr_gan.checkpoint import build_module, load_checkpoint
     from expr_gan.data.pixels import PixelRange
     from expr_gan.photo.edit import edit_photo, photo_translate
-    from expr_gan.train import train
+    from expr_gan.commands.train import train
 
     cfg = make_cfg("experiment=warp_cpu", "trainer.max_epochs=1", "+trainer.limit_train_batches=3",
                    "logger=none")

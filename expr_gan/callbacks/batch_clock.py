@@ -6,6 +6,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.trainer.states import TrainerFn
 
+from expr_gan.errors import UsageError
+
 LAST = "last.ckpt"
 
 
@@ -32,10 +34,10 @@ class BatchClock(pl.callbacks.Checkpoint):
 
     def __init__(self, dirpath: str | None = None, every_n_batches: int | None = 200, max_batches: int | None = None):
         if every_n_batches is not None and every_n_batches < 1:
-            raise ValueError(f"callbacks.batch_clock.every_n_batches={every_n_batches}: "
+            raise UsageError(f"callbacks.batch_clock.every_n_batches={every_n_batches}: "
                              "expected a positive number or null")
         if max_batches is not None and max_batches < 1:
-            raise ValueError(f"max_batches={max_batches}: expected a positive number or null")
+            raise UsageError(f"max_batches={max_batches}: expected a positive number or null")
         self.path = Path(dirpath) / LAST if dirpath is not None else None
         self.every_n_batches, self.max_batches = every_n_batches, max_batches
         self._written_at: int | None = None  # batches_trained at the last write

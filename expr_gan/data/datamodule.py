@@ -7,6 +7,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from expr_gan.errors import DataError, UsageError
 from expr_gan.data.align import aligned_pair_targets, points_to_source
 from expr_gan.data.faceset import FaceSet
 from expr_gan.data.pairs import make_pairs, split_pairs
@@ -104,7 +105,7 @@ class FacePairsDataModule(pl.LightningDataModule):
         self.num_samples, self.seed, self.cache_dir = num_samples, seed, cache_dir
         self.align_targets = align_targets
         if batch_size < 1:
-            raise ValueError(f"data.batch_size={batch_size}: expected >= 1")
+            raise UsageError(f"data.batch_size={batch_size}: expected >= 1")
         self.faces: FaceSet | None = None
         self._aligned_cache: dict = {}
         self._points: torch.Tensor | None = None  # the source's named points, computed when a model reads them
@@ -115,10 +116,10 @@ class FacePairsDataModule(pl.LightningDataModule):
         faces = self.source.load(self.cache_dir)
         _, c, h, w = faces.images.shape
         if (c, h, w) != (self.channels, self.size, self.size):
-            raise ValueError(f"data: the source produced {c}x{h}x{w} images but data.channels={self.channels} "
+            raise UsageError(f"data: the source produced {c}x{h}x{w} images but data.channels={self.channels} "
                              f"and data.size={self.size}")
         if faces.num_expressions != self.num_expressions:
-            raise ValueError(f"data.num_expressions={self.num_expressions} but the source has "
+            raise UsageError(f"data.num_expressions={self.num_expressions} but the source has "
                              f"{faces.num_expressions} expressions: {', '.join(faces.expression_names)}")
         neutral = faces.expression_names.index("neutral") if "neutral" in faces.expression_names else 0
         pairs = make_pairs(faces.identity, faces.expression, self.pair_policy, neutral)
@@ -127,7 +128,7 @@ class FacePairsDataModule(pl.LightningDataModule):
         if self.split_fractions[1] == 0:  # no validation split asked for (the report's 50-50): validate on test
             self.val_pairs = self.test_pairs
         if len(self.train_pairs) == 0 or len(self.val_pairs) == 0:
-            raise ValueError(f"data: {len(self.train_pairs)} train and {len(self.val_pairs)} val pairs; "
+            raise DataError(f"data: {len(self.train_pairs)} train and {len(self.val_pairs)} val pairs; "
                              "need more identities or different data.split_fractions")
         train_images = torch.unique(self.train_pairs.flatten())
         self.pixels.fit(faces.images[train_images])

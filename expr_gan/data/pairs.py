@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from expr_gan.errors import UsageError
+
 PAIR_POLICIES = ("all", "from_neutral", "to_neutral")
 SPLITS = ("identity", "pair", "pair_heldout")
 
@@ -15,7 +17,7 @@ def make_pairs(identity: torch.Tensor, expression: torch.Tensor, policy: str = "
     Returns a [P, 2] int64 tensor.
     """
     if policy not in PAIR_POLICIES:
-        raise ValueError(f"data.pair_policy={policy!r}: expected one of {', '.join(PAIR_POLICIES)}")
+        raise UsageError(f"data.pair_policy={policy!r}: expected one of {', '.join(PAIR_POLICIES)}")
     same_person = identity[:, None] == identity[None, :]
     different_expr = expression[:, None] != expression[None, :]
     ok = same_person & different_expr
@@ -39,7 +41,7 @@ def split_identities(identities: torch.Tensor, fractions, seed: int) -> list[tor
 def _cut(items: torch.Tensor, fractions) -> list[torch.Tensor]:
     fractions = [float(f) for f in fractions]
     if any(f < 0 for f in fractions) or sum(fractions) <= 0:
-        raise ValueError(f"data.split_fractions={fractions}: expected non-negative numbers with a positive sum")
+        raise UsageError(f"data.split_fractions={fractions}: expected non-negative numbers with a positive sum")
     total, n = sum(fractions), len(items)
     counts = [int(n * f / total) for f in fractions]
     for i, f in enumerate(fractions):  # give every requested split at least one item
@@ -70,7 +72,7 @@ def split_pairs(pairs: torch.Tensor, identity: torch.Tensor, fractions, seed: in
         return [pairs[idx] for idx in _cut(order, fractions)]
     if how == "pair_heldout":
         if len(fractions) != 3 or float(fractions[2]) <= 0:
-            raise ValueError(f"data.split=pair_heldout: data.split_fractions={list(fractions)}: expected "
+            raise UsageError(f"data.split=pair_heldout: data.split_fractions={list(fractions)}: expected "
                              "[train pairs, test pairs, held-out people] with a positive last share")
         heldout = split_identities(identity, fractions, seed)[2]
         outside = torch.isin(identity[pairs[:, 0]], heldout)
@@ -78,4 +80,4 @@ def split_pairs(pairs: torch.Tensor, identity: torch.Tensor, fractions, seed: in
         order = torch.randperm(len(inside), generator=torch.Generator().manual_seed(seed))
         train, test = _cut(order, [fractions[0], fractions[1]])
         return [inside[train], pairs[outside], inside[test]]
-    raise ValueError(f"data.split={how!r}: expected one of {', '.join(SPLITS)}")
+    raise UsageError(f"data.split={how!r}: expected one of {', '.join(SPLITS)}")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from expr_gan.errors import UsageError
+
 MODES = {  # mode -> (scale applied to uint8, offset, the generator output activation that fits it)
     "unit": "sigmoid",      # [0, 1]
     "byte": "none",         # [0, 255], the report's choice
@@ -20,7 +22,7 @@ class PixelRange:
 
     def __init__(self, mode: str = "symmetric", out_activation: str | None = None):
         if mode not in MODES:
-            raise ValueError(f"pixels.mode={mode!r}: expected one of {', '.join(MODES)}")
+            raise UsageError(f"pixels.mode={mode!r}: expected one of {', '.join(MODES)}")
         self.mode = mode
         self.out_activation = out_activation or MODES[mode]
         self.mean = torch.zeros(1)

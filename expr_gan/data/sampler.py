@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DistributedSampler, Sampler
 
+from expr_gan.errors import UsageError
+
 
 class EpochSampler(Sampler):
     """Yields `(index, flip)` for every pair once per epoch, in a (seed, epoch)-determined order.
@@ -32,7 +34,7 @@ class EpochSampler(Sampler):
     def resume(self, epoch: int, done: int) -> None:
         """The next pass is `epoch`'s, without its first `done` items (already trained on)."""
         if not 0 <= done <= self.num_items:
-            raise ValueError(f"cannot resume after {done} items of an epoch of {self.num_items}")
+            raise UsageError(f"cannot resume after {done} items of an epoch of {self.num_items}")
         self.epoch, self._skip = epoch, done
 
     def order(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:

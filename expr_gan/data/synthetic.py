@@ -1,4 +1,4 @@
-"""The embedded paired-face dataset, and `python -m expr_gan.data.synthetic out=DIR` to export it.
+"""The embedded paired-face dataset; `expr-gan render out=DIR` (expr_gan/commands/render.py) exports it.
 
 Every person appears once per expression (and per capture); all pixels are a pure function of the
 settings, so the decoded tensors are cached and shared by every run with the same settings.
@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from expr_gan.errors import UsageError
 from expr_gan.data.cache import load_or_build
 from expr_gan.data.face_points import POINT_NAMES, people_points
 from expr_gan.data.faces import ALIGNMENTS, EXPRESSIONS, render_people
@@ -26,13 +27,13 @@ class SyntheticFaces:
     def __init__(self, num_identities: int = 300, size: int = 128, channels: int = 3,
                  alignment: str = "independent", captures: int = 1, seed: int = 0):
         if not 32 <= size <= 256:
-            raise ValueError(f"data.size={size}: the embedded dataset renders 32 to 256 px")
+            raise UsageError(f"data.size={size}: the embedded dataset renders 32 to 256 px")
         if channels not in (1, 3):
-            raise ValueError(f"data.channels={channels}: expected 1 or 3")
+            raise UsageError(f"data.channels={channels}: expected 1 or 3")
         if alignment not in ALIGNMENTS:
-            raise ValueError(f"data.source.alignment={alignment!r}: expected one of {', '.join(ALIGNMENTS)}")
+            raise UsageError(f"data.source.alignment={alignment!r}: expected one of {', '.join(ALIGNMENTS)}")
         if num_identities < 1 or captures < 1:
-            raise ValueError("data.source.num_identities and captures must be >= 1")
+            raise UsageError("data.source.num_identities and captures must be >= 1")
         self.num_identities, self.size, self.channels = num_identities, size, channels
         self.alignment, self.captures, self.seed = alignment, captures, seed
 
@@ -126,24 +127,6 @@ def _save_other(image: torch.Tensor, path: Path) -> None:
     Image.fromarray(array[..., 0] if array.shape[2] == 1 else array).save(path)
 
 
-def main(argv: list[str]) -> int:
-    """`python -m expr_gan.data.synthetic out=DIR [num_identities=24] [size=128] [channels=3]
-    [alignment=independent|shared|none] [captures=1] [seed=0] [ext=png|jpg|bmp]`: export the embedded
-    faces as image files in the real datasets' layout, with eyes.csv and a contact sheet (options:
-    conf/synthetic.yaml)."""
-    from expr_gan.app import command_config
-
-    cfg = command_config("synthetic", argv, main.__doc__)
-    if cfg is None:
-        return 0
-    source = SyntheticFaces(num_identities=cfg.num_identities, size=cfg.size, channels=cfg.channels,
-                            alignment=cfg.alignment, captures=cfg.captures, seed=cfg.seed)
-    out = export(cfg.out, source, cfg.ext)
-    print(f"wrote {source.num_identities * 6 * source.captures} images and contact_sheet.png to {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    from expr_gan.cli import run
-
-    sys.exit(run(main))
+if __name__ == "__main__":  # its command's old name: say the new one rather than do nothing
+    sys.exit(f"error: {__spec__.name} is a library module; its command is `expr-gan render` "
+             f"(python -m expr_gan.commands.render)")

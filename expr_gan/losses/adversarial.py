@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from expr_gan.errors import UsageError
+
 GAN_MODES = ("bce", "lsgan", "hinge", "wgan")
 
 
@@ -19,7 +21,7 @@ class GANLoss(nn.Module):
     def __init__(self, mode: str = "bce", label_smoothing: float = 0.0):
         super().__init__()
         if mode not in GAN_MODES:
-            raise ValueError(f"model.gan_loss.mode={mode!r}: expected one of {', '.join(GAN_MODES)}")
+            raise UsageError(f"model.gan_loss.mode={mode!r}: expected one of {', '.join(GAN_MODES)}")
         self.mode, self.label_smoothing = mode, label_smoothing
 
     def forward(self, logits: torch.Tensor, real: bool, for_discriminator: bool = True) -> torch.Tensor:

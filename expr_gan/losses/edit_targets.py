@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from expr_gan.errors import UsageError
 from expr_gan.imaging import changed_region, high_pass, paste, relit_change
 from expr_gan.losses.term import EditBatch
 
@@ -38,11 +39,11 @@ class EditTargets:
     def __init__(self, rec_target: str = "target", relight: bool = False, change_threshold: float = 0.08,
                  highpass: int = 0, d_real: str = "target"):
         if rec_target not in REC_TARGETS:
-            raise ValueError(f"model.targets.rec_target={rec_target!r}: expected target or composite")
+            raise UsageError(f"model.targets.rec_target={rec_target!r}: expected target or composite")
         if d_real not in D_REALS:
-            raise ValueError(f"model.targets.d_real={d_real!r}: expected target, photo, composite or source")
+            raise UsageError(f"model.targets.d_real={d_real!r}: expected target, photo, composite or source")
         if highpass and (highpass < 3 or highpass % 2 == 0):
-            raise ValueError(f"model.targets.highpass={highpass}: expected 0 (off) or an odd size >= 3")
+            raise UsageError(f"model.targets.highpass={highpass}: expected 0 (off) or an odd size >= 3")
         self.rec_target, self.relight, self.change_threshold = rec_target, relight, change_threshold
         self.highpass, self.d_real = highpass, d_real
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from expr_gan.errors import UsageError
 from expr_gan.losses.term import GeneratorStep, LossTerm
 
 
@@ -41,7 +42,7 @@ class FlowAtPoints(LossTerm):
     def forward(self, step: GeneratorStep):
         batch = step.batch
         if batch.source_points is None or batch.target_points is None:
-            raise ValueError("g_terms.flow_points needs the renderer's named points in the batch (data=synthetic: "
+            raise UsageError("g_terms.flow_points needs the renderer's named points in the batch (data=synthetic: "
                              "data/face_points.py); this data source has none")
         source, target = batch.source_points, batch.target_points
         known = torch.isfinite(source).all(-1) & torch.isfinite(target).all(-1)  # [B, K]

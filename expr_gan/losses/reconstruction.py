@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from expr_gan.errors import UsageError
+
 
 class PixelSumLoss(nn.Module):
     """Squared (or absolute) error summed over pixels and averaged over the batch.
@@ -15,7 +17,7 @@ class PixelSumLoss(nn.Module):
     def __init__(self, kind: str = "mse"):
         super().__init__()
         if kind not in ("mse", "l1"):
-            raise ValueError(f"loss.kind={kind!r}: expected mse or l1")
+            raise UsageError(f"loss.kind={kind!r}: expected mse or l1")
         self.kind = kind
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -38,9 +40,9 @@ class ScaledLoss(nn.Module):
     def __init__(self, kind: str = "smoothl1", scale: float = 127.5):
         super().__init__()
         if kind not in self.KINDS:
-            raise ValueError(f"loss.kind={kind!r}: expected one of {', '.join(self.KINDS)}")
+            raise UsageError(f"loss.kind={kind!r}: expected one of {', '.join(self.KINDS)}")
         if scale <= 0:
-            raise ValueError(f"loss.scale={scale}: expected a positive number")
+            raise UsageError(f"loss.scale={scale}: expected a positive number")
         self.kind, self.scale = kind, float(scale)
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

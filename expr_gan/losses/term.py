@@ -14,6 +14,8 @@ from typing import Callable, NamedTuple
 import torch
 from torch import nn
 
+from expr_gan.errors import UsageError
+
 
 class EditBatch(NamedTuple):
     """What both phases need from a batch, computed once per batch (losses/edit_targets.py)."""
@@ -131,14 +133,14 @@ def check_terms(terms: dict, phase: str, generator: nn.Module, discriminator: nn
         if term is None:
             continue
         if not isinstance(term, LossTerm):
-            raise ValueError(f"{collection}.{name}: expected a loss term (expr_gan.losses.term.LossTerm), "
+            raise UsageError(f"{collection}.{name}: expected a loss term (expr_gan.losses.term.LossTerm), "
                              f"got {type(term).__name__}")
         if term.phase != phase:
-            raise ValueError(f"{collection}.{name}: {type(term).__name__} is a {term.phase} term; "
+            raise UsageError(f"{collection}.{name}: {type(term).__name__} is a {term.phase} term; "
                              f"list it under model.{term.phase.lower()}_terms")
         for need in term.requires:
             if need not in have:
-                raise ValueError(f"{collection}.{name}: {type(term).__name__} needs {WHAT[need]}; "
+                raise UsageError(f"{collection}.{name}: {type(term).__name__} needs {WHAT[need]}; "
                                  f"{type(generator if need in ('mask', 'flow') else discriminator).__name__} has none")
         if term.weight != 0:
             active[name] = term

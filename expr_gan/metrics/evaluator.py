@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from expr_gan.errors import UsageError
 from expr_gan.data.align import align_to
 from expr_gan.data.faceset import FaceSet
 from expr_gan.imaging import paste, relit_change
@@ -89,7 +90,7 @@ class Evaluator:
         aligned target relit like the input inside: what a perfect attention generator with
         `targets.rec_target=composite targets.relight=true` outputs; imaging.py relit_change)."""
         if baseline not in (None, *BASELINES):
-            raise ValueError(f"baseline={baseline!r}: expected one of {', '.join(BASELINES)}")
+            raise UsageError(f"baseline={baseline!r}: expected one of {', '.join(BASELINES)}")
         faces, e = self.faces, self.num_expressions
         available = set(self.available())
         measures = [m.measure(self, pairs) for m in registry.metrics() if set(m.needs) <= available]

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from expr_gan.errors import UsageError
 from expr_gan.referees import Referee
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class C2STSettings:
         names = [f.name for f in fields(cls)]
         unknown = sorted(set(given) - set(names))
         if unknown:
-            raise ValueError(f"c2st: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(names)}")
+            raise UsageError(f"c2st: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(names)}")
         return cls(**{**_train_yaml_c2st(), **given})
 
     def classifier(self) -> dict:
@@ -126,7 +127,7 @@ def c2st_runs(real_train: torch.Tensor, fake_train: torch.Tensor, real_test: tor
     """c2st_accuracy of `seeds` classifiers, seeded seed, seed + 1, ...: one classifier's accuracy moves
     with its seed (initial weights, batch order), so a realism number is their mean with their spread."""
     if seeds < 1:
-        raise ValueError(f"c2st.seeds={seeds}: expected at least 1 classifier")
+        raise UsageError(f"c2st.seeds={seeds}: expected at least 1 classifier")
     return [c2st_accuracy(real_train, fake_train, real_test, fake_test, seed=seed + i, **settings) for i in range(seeds)]
 
 

@@ -7,7 +7,7 @@ import pytorch_lightning as pl
 import torch
 from torchmetrics import MeanMetric
 
-from expr_gan.errors import DivergenceError
+from expr_gan.errors import DivergenceError, UsageError
 from expr_gan.visual import expression_grid
 
 
@@ -32,9 +32,9 @@ class ExpressionEditModule(pl.LightningModule):
                  on_nonfinite: str = "stop", scheduler=None):
         super().__init__()
         if on_nonfinite not in ("stop", "skip"):
-            raise ValueError(f"on_nonfinite={on_nonfinite!r}: expected stop or skip")
+            raise UsageError(f"on_nonfinite={on_nonfinite!r}: expected stop or skip")
         if gradient_clip_val is not None and gradient_clip_val <= 0:
-            raise ValueError(f"model.gradient_clip_val={gradient_clip_val}: expected a positive number or null")
+            raise UsageError(f"model.gradient_clip_val={gradient_clip_val}: expected a positive number or null")
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler  # group `scheduler`: one per optimizer, stepped once per epoch
         self._schedulers_at_epoch = 0  # the epoch the schedulers were last stepped for (checkpointed)
@@ -193,7 +193,7 @@ class ExpressionEditModule(pl.LightningModule):
     def make_optimizer(self, params) -> torch.optim.Optimizer:
         """Instantiate the configured optimizer (a `functools.partial` from Hydra) on `params`."""
         if self.optimizer_factory is None:
-            raise ValueError("model.optimizer is not set")
+            raise UsageError("model.optimizer is not set")
         return self.optimizer_factory(params)
 
     def on_validation_epoch_end(self) -> None:

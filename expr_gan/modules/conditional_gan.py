@@ -27,6 +27,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from expr_gan.errors import UsageError
 from expr_gan.losses.edit_targets import EditTargets
 from expr_gan.losses.term import DiscriminatorStep, Generated, GeneratorStep, check_terms, weighted_sum
 from expr_gan.modules.base import ExpressionEditModule
@@ -56,7 +57,7 @@ class ConditionalGANModule(ExpressionEditModule):
                  grid_every_n_epochs: int = 1, on_nonfinite: str = "stop"):
         super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite, scheduler)
         if min(d_steps, g_steps) < 0 or iters_per_batch < 1 or g_every_n_batches < 1:
-            raise ValueError("model.d_steps and model.g_steps must be >= 0, model.iters_per_batch and "
+            raise UsageError("model.d_steps and model.g_steps must be >= 0, model.iters_per_batch and "
                              "model.g_every_n_batches >= 1")
         self.generator, self.discriminator, self.gan_loss = generator, discriminator, gan_loss
         self.rec_loss = loss  # val/loss_rec: the `loss` group's value against the reconstruction target

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
+from expr_gan.errors import UsageError
 from expr_gan.modules.refinement import RefinementModule
 
 
@@ -32,7 +33,7 @@ class JointModule(RefinementModule):
             probe = torch.zeros(2, channels, size, size)
             feats = refiner.encode(torch.cat([probe, probe], 1), torch.eye(e)[:2])
         if not 0 <= cls_level < len(feats):
-            raise ValueError(f"model.cls_level={cls_level}: the refiner has levels 0..{len(feats) - 1}")
+            raise UsageError(f"model.cls_level={cls_level}: the refiner has levels 0..{len(feats) - 1}")
         shape = feats[cls_level].shape
         self.head = head(in_channels=shape[1], num_classes=e, in_size=shape[-1])
 

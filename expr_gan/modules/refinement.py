@@ -6,6 +6,7 @@ import logging
 import torch
 from torch import nn
 
+from expr_gan.errors import UsageError
 from expr_gan.modules.base import ExpressionEditModule
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class RefinementModule(ExpressionEditModule):
                  on_nonfinite: str = "stop", scheduler=None):
         super().__init__(optimizer, grid_every_n_epochs, gradient_clip_val, on_nonfinite, scheduler)
         if mode not in MODES:
-            raise ValueError(f"model.mode={mode!r}: expected one of {', '.join(MODES)}")
+            raise UsageError(f"model.mode={mode!r}: expected one of {', '.join(MODES)}")
         self.net, self.refiner, self.loss_fn = net, refiner, loss
         self.mode, self.stage1_ckpt, self.stage1_epochs = mode, stage1_ckpt, stage1_epochs
         self.lambda_rec, self.lambda_stage1 = lambda_rec, lambda_stage1
@@ -57,7 +58,7 @@ class RefinementModule(ExpressionEditModule):
 
     def on_fit_start(self) -> None:
         if self.mode == "frozen" and not self.stage1_ckpt:
-            raise ValueError("model.mode=frozen needs model.stage1_ckpt=PATH (a generation checkpoint)")
+            raise UsageError("model.mode=frozen needs model.stage1_ckpt=PATH (a generation checkpoint)")
 
     def on_train_epoch_start(self) -> None:
         super().on_train_epoch_start()  # the schedulers

@@ -6,6 +6,8 @@ import math
 import torch
 from torch import nn
 
+from expr_gan.errors import UsageError
+
 NORM_PLACEMENTS = ("none", "minimal", "all")
 NORM_TYPES = ("batch", "instance")
 ACTIVATIONS = ("relu", "leaky_relu")
@@ -16,7 +18,7 @@ OUT_ACTIVATIONS = ("tanh", "sigmoid", "none")
 def check_choice(name: str, value, choices) -> None:
     """Raise a ValueError naming the option when `value` is not one of `choices`."""
     if value not in choices:
-        raise ValueError(f"{name}={value!r}: expected one of {', '.join(map(str, choices))}")
+        raise UsageError(f"{name}={value!r}: expected one of {', '.join(map(str, choices))}")
 
 
 def norm_layer(norm_type: str, channels: int) -> nn.Module:
@@ -77,6 +79,6 @@ def check_image_size(image_size: int, num_down: int, name: str = "model.net.imag
     """Bottleneck side length; raises a clear error when the size does not fit the network."""
     factor = 2 ** num_down
     if image_size < 2 * factor or image_size % factor:
-        raise ValueError(f"{name}: image size {image_size} is not supported with num_down={num_down}; "
+        raise UsageError(f"{name}: image size {image_size} is not supported with num_down={num_down}; "
                          f"expected a multiple of {factor} and at least {2 * factor} (for example 32, 64, 128)")
     return image_size // factor

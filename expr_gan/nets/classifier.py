@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from expr_gan.errors import UsageError
+
 
 class ReportClassifierHead(nn.Module):
     """Convolution(128,32,5,5,1,1), Convolution(32,16,5,5,5,5), Convolution(16,1,2,2,2,2), FullyConnected(36,6).
@@ -21,7 +23,7 @@ class ReportClassifierHead(nn.Module):
             nn.Conv2d(16, 1, 2, 2), nn.BatchNorm2d(1), nn.LeakyReLU(0.2, inplace=True))
         side = ((in_size - 4 - 5) // 5 + 1 - 2) // 2 + 1
         if in_size - 4 < 5 or side < 1:
-            raise ValueError(f"classifier: feature maps of {in_size} px are too small for the report's head (need >= 11)")
+            raise UsageError(f"classifier: feature maps of {in_size} px are too small for the report's head (need >= 11)")
         self.fc = nn.Linear(side * side, num_classes)
         self.logit_relu = nn.ReLU() if logit_relu else nn.Identity()
 

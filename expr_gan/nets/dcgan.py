@@ -6,13 +6,14 @@ import math
 import torch
 from torch import nn
 
+from expr_gan.errors import UsageError
 from expr_gan.nets.blocks import init_weights
 
 
 def _doublings(image_size: int) -> int:
     steps = math.log2(image_size / 64)
     if image_size < 32 or steps != int(steps):
-        raise ValueError(f"model: DCGAN nets need a power-of-two image size >= 32, got {image_size}")
+        raise UsageError(f"model: DCGAN nets need a power-of-two image size >= 32, got {image_size}")
     return int(steps)
 
 

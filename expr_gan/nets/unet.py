@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from expr_gan.errors import UsageError
 from expr_gan.nets.attention import MaskedOutput
 from expr_gan.nets.blocks import check_image_size, init_weights, norm_layer, tile_condition
 
@@ -45,7 +46,7 @@ class UNetGenerator(nn.Module):
                 layers.append(nn.Dropout(dropout))
             self.ups.append(nn.Sequential(*layers))
         if full_res_layers < 0:
-            raise ValueError(f"full_res_layers={full_res_layers}: expected >= 0")
+            raise UsageError(f"full_res_layers={full_res_layers}: expected >= 0")
         self.full_res = nn.ModuleList(
             nn.Sequential(nn.Conv2d(width + channels, width, 3, 1, 1), norm_layer(norm_type, width), nn.ReLU(inplace=True))
             for _ in range(full_res_layers))

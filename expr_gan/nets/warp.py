@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from expr_gan.errors import UsageError
 from expr_gan.nets.blocks import init_weights, out_activation
 from expr_gan.nets.unet import UNetGenerator
 
@@ -52,7 +53,7 @@ class WarpOutput(nn.Module):
                  mask_bias: float = 2.0, kernel: int = 3):
         super().__init__()
         if not 0 < max_flow <= 2:
-            raise ValueError(f"model.generator.max_flow={max_flow}: expected a share of the image in (0, 2]")
+            raise UsageError(f"model.generator.max_flow={max_flow}: expected a share of the image in (0, 2]")
         self.channels, self.max_flow, self.mask_bias = channels, max_flow, mask_bias
         self.mask = True  # what loss terms look for (losses/term.py capabilities)
         self.conv = nn.Conv2d(in_channels, channels + 1, kernel, 1, kernel // 2)
@@ -89,7 +90,7 @@ class WarpGenerator(UNetGenerator):
                  out_act: str = "tanh", dropout: float = 0.0, init: str = "dcgan", full_res_layers: int = 0,
                  max_flow: float = 0.25, mask_bias: float = 2.0):
         if not mask:
-            raise ValueError("model.generator.mask=false: a warping generator always has its attention mask")
+            raise UsageError("model.generator.mask=false: a warping generator always has its attention mask")
         super().__init__(channels, num_expressions, image_size, width, max_width, num_down, norm_type, True,
                          out_act, dropout, init, full_res_layers)
         self.out = init_weights(WarpOutput(width + channels, channels, out_act, max_flow, mask_bias), init)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from expr_gan.errors import UsageError
 from expr_gan.photo.landmarks import Face
 
 FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -43,7 +44,7 @@ def classifier_available() -> bool:
 @lru_cache(maxsize=1)
 def _interpreter():
     if not classifier_available():
-        raise ValueError(f"the emotion classifier needs fer's model and ai-edge-litert: {INSTALL_HINT}")
+        raise UsageError(f"the emotion classifier needs fer's model and ai-edge-litert: {INSTALL_HINT}")
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(model_file()))

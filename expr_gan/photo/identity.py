@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from expr_gan.errors import UsageError
 from expr_gan.photo.landmarks import INSTALL_HINT, Face, model_file
 
 EMBEDDING_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
@@ -20,7 +21,7 @@ def _embedder():
     """dlib's face recognition network, loaded once per process."""
     path = model_file(EMBEDDING_MODEL)
     if path is None:
-        raise ValueError(f"face embeddings need dlib and its models: {INSTALL_HINT}")
+        raise UsageError(f"face embeddings need dlib and its models: {INSTALL_HINT}")
     import dlib
 
     return dlib.face_recognition_model_v1(str(path))

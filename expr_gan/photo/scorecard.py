@@ -19,6 +19,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from expr_gan.errors import DataError
+
 Editor = Callable[[Image.Image, list, list[str]], list[np.ndarray]]
 
 
@@ -110,7 +112,7 @@ def score_photos(files: list[Path], editors: dict[str, Editor], targets: list[st
             continue
         photos.append((path, photo, faces))
     if not photos:
-        raise ValueError(f"none of the {len(files)} photos holds a face the model can edit")
+        raise DataError(f"none of the {len(files)} photos holds a face the model can edit")
     keys = [(p, k) for p, _, faces in photos for k in range(len(faces))]  # every source face, gallery order
     index = {key: i for i, key in enumerate(keys)}
     embeddings = [embed(np.asarray(photo), f) for _, photo, faces in photos for f in faces]

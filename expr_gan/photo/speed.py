@@ -11,6 +11,8 @@ import statistics
 import time
 from pathlib import Path
 
+from expr_gan.errors import DataError
+
 
 def _median_seconds(fn, repeats: int) -> float:
     fn()  # warm-up: models loaded, kernels chosen
@@ -57,7 +59,7 @@ def photo_path_seconds(path: Path, repeats: int = 5, experiment: str = "ours_cpu
     rgb = np.asarray(photo)
     faces = find_faces(rgb)
     if not faces:
-        raise ValueError(f"{path}: no face found, so no photo path to time")
+        raise DataError(f"{path}: no face found, so no photo path to time")
     onehots = torch.eye(len(names))
     opened = _median_seconds(lambda: open_photo(path), repeats)
     detect = _median_seconds(lambda: find_faces(rgb), repeats)

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from expr_gan.errors import UsageError
+
 BUDGETS = ("tiny", "cpu", "paper")
 ROLES = ("claim", "control", "sensitivity")
 # the joint jobs are also evaluated on the identity split's test people: the people their
@@ -54,7 +56,7 @@ class Job:
         """The full override list for `python -m expr_gan.train` under `budget` (without the resume
         point of a `continues` job, which replicate.run_job adds)."""
         if budget not in BUDGETS:
-            raise ValueError(f"budget={budget!r}: expected one of {', '.join(BUDGETS)}")
+            raise UsageError(f"budget={budget!r}: expected one of {', '.join(BUDGETS)}")
         scale = {"tiny": ["debug=tiny", "data.num_identities=16"],
                  "cpu": [f"data.size={self.size_cpu}", "net_width=16", *self.cpu_overrides], "paper": []}[budget]
         if self.history:

@@ -159,7 +159,7 @@ def photo_measures(module, dm, photo: Path) -> dict:
     each other."""
     from expr_gan.replication.states import structure
 
-    from expr_gan.generate import load_input
+    from expr_gan.commands.generate import load_input
 
     image, how = load_input(photo, dm.size, dm.channels, "auto")
     e = dm.num_expressions

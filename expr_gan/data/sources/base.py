@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from expr_gan.errors import DataError, MissingFileError, UsageError
 from expr_gan.data.cache import load_or_build
 from expr_gan.data.faceset import FaceSet
 
@@ -59,7 +60,7 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-EYES_FILE = "eyes.csv"  # what `python -m expr_gan.data.synthetic` writes beside its images
+EYES_FILE = "eyes.csv"  # what `expr-gan render` writes beside its images
 
 
 def read_eyes_csv(root: Path) -> dict[Path, tuple]:
@@ -81,7 +82,7 @@ def read_eyes_csv(root: Path) -> dict[Path, tuple]:
                     raise ValueError(f"{len(values)} numbers")
                 eyes[(root / row[0]).resolve()] = values
             except (ValueError, IndexError) as err:
-                raise ValueError(f"{path}, line {line}: expected file,right_eye_x,right_eye_y,left_eye_x,left_eye_y "
+                raise DataError(f"{path}, line {line}: expected file,right_eye_x,right_eye_y,left_eye_x,left_eye_y "
                                  f"({err})") from None
     return eyes
 
@@ -117,15 +118,15 @@ class FileSource:
             from expr_gan.photo.landmarks import INSTALL_HINT, landmarks_available
 
             if not landmarks_available():
-                raise ValueError(f"data.landmarks=true needs dlib and its models: {INSTALL_HINT}; "
+                raise UsageError(f"data.landmarks=true needs dlib and its models: {INSTALL_HINT}; "
                                  "or data.landmarks=false for centre crops without eyes")
         if expressions:  # a subset, in the given order
             unknown = [e for e in expressions if e not in self.expression_names]
             if unknown:
-                raise ValueError(f"data.source.expressions: {unknown} not in {list(self.expression_names)}")
+                raise UsageError(f"data.source.expressions: {unknown} not in {list(self.expression_names)}")
             self.expression_names = tuple(expressions)
         if channels not in (1, 3):
-            raise ValueError(f"data.channels={channels}: expected 1 or 3")
+            raise UsageError(f"data.channels={channels}: expected 1 or 3")
 
     # --- to implement ----------------------------------------------------------------------------
     def scan(self) -> Scan:
@@ -140,9 +141,9 @@ class FileSource:
     def check_root(self) -> None:
         """A clear error naming the path and the expected layout when the root is missing or empty."""
         if not self.root.is_dir():
-            raise FileNotFoundError(f"data.root={self.root} does not exist or is not a directory; expected {self.layout()}")
+            raise MissingFileError(f"data.root={self.root} does not exist or is not a directory; expected {self.layout()}")
         if not any(self.root.iterdir()):
-            raise ValueError(f"data.root={self.root} is empty; expected {self.layout()}")
+            raise DataError(f"data.root={self.root} is empty; expected {self.layout()}")
 
     def labelled(self, scan: Scan) -> tuple[list, dict]:
         """Records with a label in the vocabulary (after label_map), one per (identity, expression).
@@ -242,7 +243,7 @@ class FileSource:
         scan = self.scan()
         records, _ = self.labelled(scan)
         if not records:
-            raise ValueError(f"data.root={self.root}: no usable images found; expected {self.layout()}")
+            raise DataError(f"data.root={self.root}: no usable images found; expected {self.layout()}")
         identities = sorted({r.identity for r in records})
         id_index = {name: i for i, name in enumerate(identities)}
         images, ids, exprs, eyes, files, eyes_from, landmarks = [], [], [], [], [], [], []
@@ -256,7 +257,7 @@ class FileSource:
             except Exception as err:  # corrupt, truncated, unreadable
                 message = f"{rec.path}: unreadable image ({type(err).__name__}: {err})"
                 if self.strict:
-                    raise ValueError(message + " [data.source.strict=true]") from None
+                    raise DataError(message + " [data.source.strict=true]") from None
                 warnings.warn(message + "; skipped", stacklevel=2)
                 scan.skip(rec.path, f"unreadable image ({type(err).__name__})")
                 continue
@@ -268,7 +269,7 @@ class FileSource:
             files.append(str(rec.path))
             eyes_from.append("file" if rec.eyes is not None else "landmarks" if self.landmarks else "none")
         if not images:
-            raise ValueError(f"data.root={self.root}: every image failed to decode")
+            raise DataError(f"data.root={self.root}: every image failed to decode")
         return FaceSet(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), torch.tensor(ids),
                        torch.tensor(exprs), self.expression_names, torch.from_numpy(np.stack(eyes)),
                        meta={"identity_names": identities, "files": files, "skipped": scan.skipped,

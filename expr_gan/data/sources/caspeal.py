@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from expr_gan.errors import DataError, MissingFileError
 from expr_gan.data.sources.base import IMAGE_SUFFIXES, FileSource, Record, Scan, image_files, parse_or_skip
 
 FIELDS = ("gender_age", "subject", "lighting", "pose", "expression", "accessory", "distance", "session",
@@ -48,7 +49,7 @@ def read_eye_file(folder: Path) -> dict:
 def read_list_file(path: Path) -> set[str]:
     """Names (no extension) from an Evaluation Prototype list file of Windows paths like FRONTAL\\Expression\\NAME."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"data.source.list_file={path} does not exist")
+        raise MissingFileError(f"data.source.list_file={path} does not exist")
     names = set()
     for line in Path(path).read_text(errors="replace").splitlines():
         name = line.strip().replace("\\", "/").rsplit("/", 1)[-1]
@@ -88,7 +89,7 @@ class CASPEALSource(FileSource):
     def scan(self) -> Scan:
         expression_dir, normal_dir = self._folder("FRONTAL", "Expression"), self._folder("FRONTAL", "Normal")
         if expression_dir is None:
-            raise ValueError(f"data.root={self.root} has no FRONTAL/Expression folder; expected {self.layout()}")
+            raise DataError(f"data.root={self.root} has no FRONTAL/Expression folder; expected {self.layout()}")
         listed = read_list_file(Path(self.list_file)) if self.list_file else None
         scan = Scan(records=[])
         expression_subjects = set()

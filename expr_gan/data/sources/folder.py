@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from expr_gan.errors import DataError, MissingFileError, UsageError
 from expr_gan.data.sources.base import FileSource, Record, Scan, image_files, read_eyes_csv
 
 LAYOUTS = ("identity_first", "expression_first")
@@ -17,7 +18,7 @@ class FolderSource(FileSource):
 
     def __init__(self, root: str, expressions: list, layout: str = "identity_first", **kwargs):
         if layout not in LAYOUTS:
-            raise ValueError(f"data.source.layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
+            raise UsageError(f"data.source.layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
         self.expression_names = tuple(expressions)
         self.folder_layout = layout
         super().__init__(root, **kwargs)
@@ -32,7 +33,7 @@ class FolderSource(FileSource):
         scan = Scan(records=[])
         folders = sorted(p for p in self.root.iterdir() if p.is_dir())
         if not folders:
-            raise ValueError(f"data.root={self.root} has no sub-folders; expected {self.layout()}")
+            raise DataError(f"data.root={self.root} has no sub-folders; expected {self.layout()}")
         eyes = read_eyes_csv(self.root)  # shipped eyes (an export of the embedded faces) come before landmarks
         for folder in folders:
             for path in image_files(folder):
@@ -62,14 +63,14 @@ class CSVSource(FileSource):
     def scan(self) -> Scan:
         path = self.root / self.manifest
         if not path.is_file():
-            raise FileNotFoundError(f"manifest {path} does not exist; expected {self.layout()}")
+            raise MissingFileError(f"manifest {path} does not exist; expected {self.layout()}")
         scan = Scan(records=[])
         eyes = read_eyes_csv(self.root)
         with open(path, newline="") as fh:
             reader = csv.DictReader(fh)
             missing = {"path", "identity", "expression"} - set(reader.fieldnames or [])
             if missing:
-                raise ValueError(f"manifest {path} lacks column(s) {', '.join(sorted(missing))}; expected {self.layout()}")
+                raise DataError(f"manifest {path} lacks column(s) {', '.join(sorted(missing))}; expected {self.layout()}")
             for line, row in enumerate(reader, start=2):
                 file = (path.parent / row["path"]).resolve()
                 if not file.is_file():

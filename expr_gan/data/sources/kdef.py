@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from expr_gan.errors import DataError
 from expr_gan.data.sources.base import FileSource, Record, Scan, image_files, parse_or_skip
 
 CODES = {"AF": "afraid", "AN": "angry", "DI": "disgusted", "HA": "happy", "NE": "neutral", "SA": "sad", "SU": "surprised"}
@@ -38,7 +39,7 @@ class KDEFSource(FileSource):
         scan = Scan(records=[])
         folders = sorted(p for p in self.root.iterdir() if p.is_dir())
         if not folders:
-            raise ValueError(f"data.root={self.root} has no person folders; expected {self.layout()}")
+            raise DataError(f"data.root={self.root} has no person folders; expected {self.layout()}")
         for folder in folders:
             for path in image_files(folder):
                 f = parse_or_skip(scan, path, parse_name)

@@ -1,4 +1,4 @@
-"""`python -m expr_gan.data.inspect data=caspeal data.root=PATH [format=json]`: what a dataset holds.
+"""`expr-gan inspect data=caspeal data.root=PATH [format=json]`: what a dataset holds.
 
 Prints identities, images per expression, identities per number of expressions, usable pairs under
 the configured pair policy (and people excluded for lacking what it needs), where each file's eyes
@@ -13,6 +13,8 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+
+from expr_gan.errors import UsageError
 
 
 
@@ -47,14 +49,14 @@ def main(argv: list[str]) -> int:
     """Compose the data config, summarise, print and write the contact sheet."""
     from hydra.utils import instantiate
 
-    from expr_gan.app import command_config, save_command_config
+    from expr_gan.commands.command import command_config, save_command_config
     from expr_gan.visual import contact_sheet, save_png
 
     cfg = command_config("inspect", argv, __doc__)
     if cfg is None:
         return 0
     if cfg.format not in ("text", "json"):
-        raise ValueError(f"format={cfg.format!r}: expected text or json")
+        raise UsageError(f"format={cfg.format!r}: expected text or json")
     dm = instantiate(cfg.data, pixels=instantiate(cfg.pixels))
     report = summarise(dm)
     faces = report.pop("faces")
@@ -80,6 +82,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    from expr_gan.cli import run
+    from expr_gan.commands.command import run
 
     sys.exit(run(main))

@@ -1,6 +1,6 @@
-"""One way in: every command composes its primary config (`conf/<command>.yaml`) with Hydra.
+"""What every command shares: its config composed from `conf/<command>.yaml`, its run directory, its errors.
 
-`python -m expr_gan.<command> key=value ...` follows Hydra's override grammar and struct mode, as
+`expr-gan <command> key=value ...` (or `python -m expr_gan.<command>`) follows Hydra's override grammar and struct mode, as
 `expr_gan.train` does: `key=v` changes a key that exists (a typo is an error naming it), `+key=v`
 adds one, `~key` removes one, `key=[a,b]` is a list and `key={a:1}` a mapping; `--help` prints the
 command's documentation and config, `--cfg job` its composed config. Commands that read a checkpoint
@@ -8,61 +8,38 @@ command's documentation and config, `--cfg job` its composed config. Commands th
 override whose first key is not one of the command's own goes there, with the same grammar and the
 same error for a key the run config lacks. `out=DIR` is a command's run directory (its default,
 `outputs/<command>/<time>`, mirrors train's `hydra.run.dir`); the composed config is saved there as
-`command.yaml`.
+`command.yaml`. A user error (expr_gan.errors.UserError) is one `error:` line and exit code 2;
+anything else keeps its traceback.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
-
-MODULES = {"inspect": "expr_gan.data.inspect", "synthetic": "expr_gan.data.synthetic"}  # else expr_gan.<name>
-
-
-def _module(name: str) -> str:
-    return MODULES.get(name, f"expr_gan.{name}")
-
-
-def _usage_error(message: str):
-    from expr_gan.errors import UsageError
-
-    return UsageError(message)
-
-
-def _parse(overrides: list[str]):
-    """Hydra's parse of the overrides (their keys without +/~), with a grammar error named."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import OverrideParseException
-
-    try:
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
-    except OverrideParseException as err:
-        raise _usage_error(f"cannot parse the overrides: {err}") from None
-    for override in parsed:
-        if override.is_sweep_override():
-            raise _usage_error(f"{override.input_line}: a sweep (a,b) is for `train -m`; a list is written "
-                               f"{override.key_or_group}=[a,b] (a mapping {override.key_or_group}={{a:1,b:2}})")
-    return parsed
+from expr_gan.errors import UsageError
+from expr_gan.overrides import parse_overrides
 
 
 def compose_command(name: str, overrides: list[str] = ()) -> DictConfig:
     """The primary config `conf/<name>.yaml` with `overrides` applied (struct mode, Hydra's grammar)."""
     from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
 
     from expr_gan.config import config_dir
 
-    from hydra.errors import ConfigCompositionException
-
-    _parse(list(overrides))  # a sweep or a grammar error first, with our message
+    parse_overrides(list(overrides))  # a sweep or a grammar error first, with our message
     try:
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name=name):
             cfg = compose(name, overrides=list(overrides))
     except ConfigCompositionException as err:  # Hydra's "Could not override 'x'.\nTo append ..." on one line
-        raise _usage_error(" ".join(str(err).split()) + f" (python -m {_module(name)} --help lists the keys)") from None
+        raise UsageError(" ".join(str(err).split()) + f" (expr-gan {name} --help lists the keys)") from None
+    except ValueError as err:  # OmegaConf's for a key into a list (cases.first=x): the overrides are the user's
+        raise UsageError(f"cannot apply {' '.join(overrides)}: {err} (expr-gan {name} --help lists the keys)") from None
     missing = _missing_keys(cfg)
     if missing:
-        raise _usage_error(f"missing {', '.join(k + '=...' for k in missing)} (python -m {_module(name)} --help)")
+        raise UsageError(f"missing {', '.join(k + '=...' for k in missing)} (expr-gan {name} --help)")
     return cfg
 
 
@@ -79,43 +56,12 @@ def _missing_keys(node, prefix: str = "") -> list[str]:
     return missing
 
 
-def apply_overrides(cfg: DictConfig, overrides: list[str], what: str = "the checkpoint's run config") -> DictConfig:
-    """A copy of `cfg` with Hydra overrides applied the way Hydra applies them to a composed config:
-    `key=v` only for an existing key, `+key=v` only for a new one, `++key=v` either way, `~key` deletes.
-    A config group (`data=caspeal`) cannot be swapped here: its keys can be changed."""
-    cfg = OmegaConf.create(OmegaConf.to_container(cfg))
-    OmegaConf.set_struct(cfg, True)
-    for override in _parse(overrides):
-        key, value, line = override.key_or_group, override.value(), override.input_line
-        current = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
-        if override.is_delete():
-            if current is None:
-                raise _usage_error(f"{line}: {what} has no key {key!r} to delete")
-            parent, _, leaf = key.rpartition(".")
-            node = OmegaConf.select(cfg, parent) if parent else cfg
-            with open_dict(node):  # deleting is allowed on a struct config only this way
-                del node[leaf]
-        elif override.is_add() and current is not None:
-            raise _usage_error(f"{line}: {what} already has {key!r} (drop the +, or use ++ to set it either way)")
-        elif override.is_add() or override.is_force_add():
-            OmegaConf.update(cfg, key, value, merge=True, force_add=True)
-        else:
-            if OmegaConf.select(cfg, key, default="<absent>", throw_on_missing=False) == "<absent>":
-                raise _usage_error(f"{line}: {what} has no key {key!r} (a typo? --help lists the command's own "
-                                   f"options; +{line} adds a key)")
-            if isinstance(current, DictConfig) and not isinstance(value, dict):
-                raise _usage_error(f"{line}: {key!r} is a config group of the stored run; its keys can be changed "
-                                   f"({key}.KEY=VALUE), it cannot be swapped for another")
-            OmegaConf.update(cfg, key, value, merge=True)
-    return cfg
-
-
 def split_run_overrides(name: str, overrides: list[str]) -> tuple[list[str], list[str]]:
     """(the command's own overrides, overrides of a checkpoint's run config): an override belongs to
     the run config when its first key is not a key of the command's primary config (nor `hydra`)."""
     own_keys = set(compose_command_keys(name)) | {"hydra"}
     own, run = [], []
-    for line, override in zip(overrides, _parse(list(overrides))):
+    for line, override in zip(overrides, parse_overrides(list(overrides))):
         (own if override.key_or_group.split(".")[0] in own_keys else run).append(line)
     return own, run
 
@@ -154,10 +100,10 @@ def _split_flags(name: str, argv: list[str]) -> tuple[list[str], set[str]]:
             flags.add("--help")
         elif arg in ("--cfg", "-c"):
             if not items or items.pop(0) != "job":
-                raise _usage_error("--cfg takes `job` here (the command's own config; it has no hydra part)")
+                raise UsageError("--cfg takes `job` here (the command's own config; it has no hydra part)")
             flags.add("--cfg")
         elif arg.startswith("-"):
-            raise _usage_error(f"unknown flag {arg}: expected --help or --cfg job (python -m {_module(name)} --help)")
+            raise UsageError(f"unknown flag {arg}: expected --help or --cfg job (expr-gan {name} --help)")
         else:
             overrides.append(arg)
     return overrides, flags
@@ -187,6 +133,34 @@ def save_command_config(out: Path, name: str, cfg: DictConfig, run_overrides: li
     to what the command writes."""
     from expr_gan.io import atomic_write_text
 
-    record = {"command": f"python -m {_module(name)}", "config": OmegaConf.to_container(cfg),
+    record = {"command": f"expr-gan {name}", "config": OmegaConf.to_container(cfg),
               "run_overrides": list(run_overrides)}
     return atomic_write_text(Path(out) / "command.yaml", OmegaConf.to_yaml(OmegaConf.create(record)))
+
+
+def user_error(err: BaseException) -> str | None:
+    """The one-line message of an error the user can fix (expr_gan.errors.UserError: a bad option,
+    missing or unusable data, a bad checkpoint, a diverged run; Hydra's and OmegaConf's config errors);
+    None for anything else, a bug, which keeps its traceback."""
+    from hydra.errors import HydraException, InstantiationException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from expr_gan.errors import UserError
+
+    if isinstance(err, InstantiationException) and err.__cause__ is not None:
+        err = err.__cause__  # the user-facing message is the cause's
+    if isinstance(err, (UserError, HydraException, OmegaConfBaseException)):
+        return str(err).strip()
+    return None
+
+
+def run(main, argv: list[str] | None = None) -> int:
+    """Call `main(argv)` (a command's), turning a user error into one `error:` line and exit code 2."""
+    try:
+        return main(sys.argv[1:] if argv is None else argv) or 0
+    except Exception as err:
+        message = user_error(err)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
