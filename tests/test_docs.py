@@ -70,3 +70,49 @@ def test_every_train_command_shown_composes(page, overrides):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         compose("train", overrides=overrides)
+
+
+COMMAND = re.compile(r"^(?:\.venv/bin/)?(?:python -m expr_gan\.([a-z]+)|expr-gan ([a-z]+)|python -m expr_gan ([a-z]+))\b(.*)$")
+
+
+def _other_commands() -> list[tuple[str, str, list[str]]]:
+    """(page, command, its overrides) of every command other than train that the pages show, in code
+    blocks or inline code, without placeholders; flags (--help, --cfg job) are left out."""
+    found = []
+    for page in PAGES:
+        text = page.read_text()
+        lines = re.findall(r"`((?:\.venv/bin/)?(?:python -m expr_gan|expr-gan)[^`]*)`", text)
+        lines += [l for block in re.findall(r"```bash\n(.*?)```", text, re.S) for l in block.splitlines()]
+        for line in lines:
+            match = COMMAND.match(line.split("#")[0].strip().rstrip("\\").strip())  # a continued line: its first part
+            name = match and next(g for g in match.groups()[:3] if g)
+            if not match or name == "train" or any(mark in line for mark in ("<", "...", "$", "|")):
+                continue
+            args = [a for a in shlex.split(match.group(4)) if not a.startswith("-") and a != "job"]
+            found.append((page.name, name, args))
+    return found
+
+
+def test_the_pages_show_the_other_commands():
+    assert {name for _, name, _ in _other_commands()} >= {"evaluate", "generate", "report", "replicate", "bench",
+                                                           "inspect", "render"}
+
+
+@pytest.mark.parametrize("page,name,overrides", _other_commands(), ids=lambda v: v if isinstance(v, str) else " ".join(v))
+def test_every_other_command_shown_composes(page, name, overrides):
+    """Its own overrides compose with conf/<command>.yaml (evaluate's overrides of a checkpoint's run
+    config are checked against that checkpoint when it runs)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from expr_gan.commands import COMMANDS
+    from expr_gan.commands.command import split_run_overrides
+    from expr_gan.config import config_dir
+
+    assert name in COMMANDS, f"{page}: unknown command {name}"
+    if not (Path(config_dir()) / f"{name}.yaml").is_file():  # photos: a folder argument, no config
+        return
+    own = split_run_overrides(name, overrides)[0] if name == "evaluate" else overrides
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        compose(name, overrides=own)

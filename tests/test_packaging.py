@@ -24,4 +24,4 @@ def test_built_wheel_contains_configs(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in (REPO / "conf").rglob("*.yaml"):
         assert "expr_gan/conf/" + path.relative_to(REPO / "conf").as_posix() in names
-    assert "expr_gan/train.py" in names
+    assert "expr_gan/commands/train.py" in names and "expr_gan/train.py" in names

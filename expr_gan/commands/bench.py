@@ -110,7 +110,7 @@ def plain_step(module, batch: dict, optimizers: list, batch_idx: int = 0) -> Non
     step = plain_steps().get(type(module))
     if step is None:
         raise ValueError(f"bench: {type(module).__name__} has no plain reference step; "
-                         "add one to plain_steps() in expr_gan/bench.py")
+                         "add one to plain_steps() in expr_gan/commands/bench.py")
     step(module, batch, optimizers, batch_idx)
 
 

@@ -1,4 +1,4 @@
-"""The report, claim by claim: `python -m expr_gan.replicate` (expr_gan/replicate.py).
+"""The report, claim by claim: `python -m expr_gan.replicate` (expr_gan/commands/replicate.py).
 
 jobs      the report's experiments as training jobs, per budget (tiny, cpu, paper)
 measures  what the claims are decided on, beyond the evaluator: loss curves, pose bias, refinement
