@@ -32,16 +32,20 @@ def test_every_relative_link_resolves(page):
     assert not missing, f"{page.relative_to(REPO)}: {missing}"
 
 
+def _shown_lines(page: Path, inline: str) -> list[str]:
+    """The lines of the page's bash blocks and its inline code matching `inline`, each without its comment."""
+    text = page.read_text()
+    lines = re.findall(inline, text) + [l for block in re.findall(r"```bash\n(.*?)```", text, re.S)
+                                        for l in block.splitlines()]
+    return [line.split("#")[0].strip() for line in lines]
+
+
 def _train_commands() -> list[tuple[str, list[str]]]:
     """(page, overrides) of every `python -m expr_gan.train ...` line the pages show, in code blocks or
     inline code, without placeholders (`<...>`, `...`, `$`) and without `-m` (a sweep composes per job)."""
     found = []
     for page in PAGES:
-        text = page.read_text()
-        lines = re.findall(r"`(python -m expr_gan\.train[^`]*)`", text)
-        lines += [l for block in re.findall(r"```bash\n(.*?)```", text, re.S) for l in block.splitlines()]
-        for line in lines:
-            line = line.split("#")[0].strip()
+        for line in _shown_lines(page, r"`(python -m expr_gan\.train[^`]*)`"):
             if not line.startswith(("python -m expr_gan.train", ".venv/bin/python -m expr_gan.train")):
                 continue
             if any(mark in line for mark in ("<", "...", "$", "|")):
@@ -80,11 +84,8 @@ def _other_commands() -> list[tuple[str, str, list[str]]]:
     blocks or inline code, without placeholders; flags (--help, --cfg job) are left out."""
     found = []
     for page in PAGES:
-        text = page.read_text()
-        lines = re.findall(r"`((?:\.venv/bin/)?(?:python -m expr_gan|expr-gan)[^`]*)`", text)
-        lines += [l for block in re.findall(r"```bash\n(.*?)```", text, re.S) for l in block.splitlines()]
-        for line in lines:
-            match = COMMAND.match(line.split("#")[0].strip().rstrip("\\").strip())  # a continued line: its first part
+        for line in _shown_lines(page, r"`((?:\.venv/bin/)?(?:python -m expr_gan|expr-gan)[^`]*)`"):
+            match = COMMAND.match(line.rstrip("\\").strip())  # a continued line: its first part
             name = match and next(g for g in match.groups()[:3] if g)
             if not match or name == "train" or any(mark in line for mark in ("<", "...", "$", "|")):
                 continue
