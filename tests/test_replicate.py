@@ -285,3 +285,55 @@ def test_claim_8_counts_a_c2st_rise_only_beyond_the_classifiers_noise():
     assert c2st_margin(rise, one) == 0.05 and degraded(rise, one)
     noisy = {**rise, "c2st_std": 0.1}  # 2 * sqrt(0.1^2 / 3) = 0.115 > 0.06
     assert c2st_margin(noisy, one) == pytest.approx(2 * (0.01 / 3) ** 0.5) and not degraded(noisy, one)
+
+
+def _state_measures(**values):
+    """Measures of a plain sharp face, with `values` changed (states.classify's inputs)."""
+    return {"sharpness": 0.9, "fine_detail": 0.9, "input_spread": 1.0, "brightness_gap": 0.0, "contrast": 1.0,
+            "structure": 0.4, "target_spread": 0.8, "copy_ratio": 0.9, **values}
+
+
+def test_old_state_rules_read_the_same_measures_as_they_did():
+    from expr_gan.replication.states import classify
+
+    textured_copy = _state_measures(structure=0.22, target_spread=0.1, copy_ratio=0.4)
+    assert classify(textured_copy) == "copy" and classify(textured_copy, {"copy_structure": 0.2}) == "sharp face"
+    oval = _state_measures(structure=0.7)
+    assert classify(oval) == "shapeless" and classify(oval, {"shapeless_structure": 0.8}) == "sharp face"
+    blotches = _state_measures(contrast=1.3, structure=1.1, sharpness=0.5, fine_detail=0.5)
+    assert classify(blotches) == "noise" and classify(blotches, {"blotch": False}) == "shapeless"
+    faded_blob = _state_measures(contrast=0.5, structure=0.9)
+    assert classify(faded_blob) == "faded"
+    assert classify(faded_blob, {"faded_first": False, "shapeless_structure": 0.8}) == "shapeless"
+
+
+def test_the_revision_log_gives_each_revised_tests_old_verdict_on_the_same_run():
+    from expr_gan.replication.preregistration import REVISIONS, revision_rows
+
+    assert len({r.id for r in REVISIONS}) == len(REVISIONS) and all(r.old != r.new for r in REVISIONS)
+    # claim 6 as measured on 2026-11-30: a copy by its state, copy_ratio 0.40 (above the old 0.3)
+    dcgan = _job("copy", cond_sensitivity=0.0067, source_expr_acc=0.82,
+                 photo={"layout": 0.20, "moved_from_input": 0.066, "spread_between_targets": 0.0066, "crop": "haar"},
+                 **_state_measures(structure=0.22, target_spread=0.1, copy_ratio=0.40, sharpness=0.89))
+    dcgan["status"] = "ok"
+    rows = revision_rows([_claim("6"), _claim("10")], {"dcgan": dcgan})
+    by = {(r["revision"], r["claim"]): (r["verdict_now"], r["verdict_old_rule"]) for r in rows}
+    assert by[("R1", "6")] == (C.REPRODUCED, C.NOT_REPRODUCED)  # "copies the input" is a core part
+    assert by[("R5", "10")] == (C.PARTLY, C.NOT_REPRODUCED)  # the photo back only by the old mean difference
+    # copy at structure <= 0.2: the job (0.22) is a sharp face, no copy; claim 6 changes, claim 10 (any face
+    # state) does not, so a state revision lists only the claims it changes
+    assert by[("R2", "6")] == (C.REPRODUCED, C.NOT_REPRODUCED) and ("R2", "10") not in by
+    assert by[("R4", "none")] == ("", "no verdict changes")  # no blotches here
+    unrecorded = {**dcgan, "extra": {k: v for k, v in dcgan["extra"].items() if k != "fine_detail"}}
+    assert {r["verdict_old_rule"] for r in revision_rows([_claim("6")], {"dcgan": unrecorded})
+            if r["revision"] == "R2"} == {"not recorded"}
+
+
+def test_the_report_shows_the_revision_log(tmp_path):
+    from expr_gan.replication.report import markdown
+
+    row = {"revision": "R1", "commit": "469b275", "what": "claim 6", "old": "copy_ratio <= 0.3", "new": "state copy",
+           "why": "one rule", "claim": "6", "verdict_now": "reproduced", "verdict_old_rule": "not reproduced"}
+    text = markdown([], [], "tiny", tmp_path, {}, 0.1, [row])
+    assert "Revision log" in text and "| R1 | 469b275 | claim 6 | copy_ratio <= 0.3 | state copy | one rule | 6 | " \
+                                      "reproduced | not reproduced |" in text

@@ -284,11 +284,15 @@ def main(argv: list[str]) -> int:
                      "test": claim.test, "states": states, "measured": measured, "verdict": verdict, "why": why,
                      "jobs": list(claim.jobs), "figure": figure.name if figure else None})
     extras = extra_rows(claims, results)
+    from expr_gan.replication.preregistration import revision_rows
+
+    revisions = revision_rows(claims, results)  # each revised test's verdict under its old rule, on this run
     minutes = (time.perf_counter() - started) / 60
-    text = markdown(rows, extras, budget, out, results, minutes)
+    text = markdown(rows, extras, budget, out, results, minutes, revisions)
     atomic_write_text(out / "replication.md", text)
     atomic_write_text(out / "replication.json", json.dumps(
         {"budget": budget, "minutes_this_call": minutes, "claims": rows, "controls_and_sensitivity": extras,
+         "revisions": revisions,
          "jobs": {n: {k: v for k, v in r.items() if k != "dir"} | {"dir": str(r["dir"])} for n, r in results.items()}},
         indent=2, default=str))
     print(text)

@@ -143,10 +143,15 @@ def _joint(r: dict) -> tuple[str, str, str]:
                                               "end to end >= 90% train with worse images"], parts)
 
 
-def _identity(r: dict) -> tuple[str, str, str]:
+def copies_by_state(r: dict) -> bool:
+    """Claim 6's "copies the input": the cGAN ends in the copy state."""
+    return state(r, "dcgan") == "copy"
+
+
+def _identity(r: dict, copies: Callable[[dict], bool] = copies_by_state) -> tuple[str, str, str]:
     e, oracle = r["dcgan"]["eval"], r["dcgan"]["baselines"]["oracle"]
     parts = {"one-hot ignored": e["cond_sensitivity"] <= 0.1 * oracle["cond_sensitivity"],
-             "copies the input": state(r, "dcgan") == "copy", "keeps the source's expression": e["source_expr_acc"] >= 0.5,
+             "copies the input": copies(r), "keeps the source's expression": e["source_expr_acc"] >= 0.5,
              "keeps the person": e["id_acc"] >= 0.9, "sharp": is_sharp(e["sharpness"])}
     measured = (f"state {state(r, 'dcgan')}; cond_sensitivity {e['cond_sensitivity']:.4f} (real expressions "
                 f"{oracle['cond_sensitivity']:.4f}), copy_ratio {r['dcgan']['extra']['copy_ratio']:.2f}, judged as the "
@@ -181,19 +186,19 @@ def c2st_margin(n: dict, one: dict) -> float:
     return max(0.05, 2 * spread)
 
 
-def degraded(n: dict, one: dict) -> bool:
+def degraded(n: dict, one: dict, margin: Callable[[dict, dict], float] = c2st_margin) -> bool:
     """Claim 8's "grotesque": no longer a face, or easier to tell from photos (c2st_acc, the mean of several
     classifiers, higher by c2st_margin), or its detail half again further from the photos' (|ln sharpness|
     + ln 1.5), or the person lost (id_acc -0.2)."""
-    return (not is_face(n["state"]) or n["c2st_acc"] >= one["c2st_acc"] + c2st_margin(n, one)
+    return (not is_face(n["state"]) or n["c2st_acc"] >= one["c2st_acc"] + margin(n, one)
             or abs(math.log(max(n["sharpness"], 1e-6))) >= abs(math.log(max(one["sharpness"], 1e-6))) + math.log(1.5)
             or n["id_acc"] <= one["id_acc"] - 0.2)
 
 
-def _iterations(r: dict) -> tuple[str, str, str]:
+def _iterations(r: dict, margin: Callable[[dict, dict], float] = c2st_margin) -> tuple[str, str, str]:
     m = {n: {**r[f"dcgan_iters{n}"]["eval"], **r[f"dcgan_iters{n}"]["extra"]} for n in (1, 2, 8, 16)}
     parts = [moved_toward_target(m[8], m[1]) or moved_toward_target(m[16], m[1]),
-             not moved_toward_target(m[2], m[1]), degraded(m[16], m[1])]
+             not moved_toward_target(m[2], m[1]), degraded(m[16], m[1], margin)]
     measured = "; ".join(f"{n}: {m[n]['state']}, expr_acc {m[n]['expr_acc']:.2f}, L1 to aligned target "
                          f"{m[n]['l1_aligned']:.3f}, copy_ratio {m[n]['copy_ratio']:.2f}, c2st {m[n]['c2st_acc']:.2f}"
                          f"+-{m[n].get('c2st_std', float('nan')):.2f}, "
@@ -214,9 +219,14 @@ def _standardised(r: dict) -> tuple[str, str, str]:
     return measured, verdict, why
 
 
-def _photo(r: dict) -> tuple[str, str, str]:
+def back_by_layout(photo: dict) -> bool:
+    """Claim 10's "the input comes back": the photo's coarse layout, by the copy state's rule."""
+    return photo["layout"] <= COPY_STRUCTURE
+
+
+def _photo(r: dict, comes_back: Callable[[dict], bool] = back_by_layout) -> tuple[str, str, str]:
     x = r["dcgan"]["extra"]["photo"]
-    back = x["layout"] <= COPY_STRUCTURE  # the copy state's rule: the photo's coarse layout
+    back = comes_back(x)
     ignores, unchanged = x["spread_between_targets"] <= 0.01, x["moved_from_input"] <= 0.05
     measured = (f"layout {x['layout']:.2f} (a copy <= {COPY_STRUCTURE}), mean |output - input| "
                 f"{x['moved_from_input']:.3f}, between targets {x['spread_between_targets']:.4f} (face crop: {x['crop']})")

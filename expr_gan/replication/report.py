@@ -65,9 +65,11 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "/").replace("\n", " ")
 
 
-def markdown(rows: list[dict], extras: list[dict], budget: str, out: Path, results: dict, minutes: float) -> str:
+def markdown(rows: list[dict], extras: list[dict], budget: str, out: Path, results: dict, minutes: float,
+             revisions: list[dict] = ()) -> str:
     """The replication section: how it was run, the claims table (with each job's end state), the
-    controls and sensitivity rows, and the jobs with their cost."""
+    controls and sensitivity rows, the revision log (each revised test's verdict under its old rule) and
+    the jobs with their cost."""
     import torch
 
     fit = {name: json.loads((r["dir"] / "run_info.json").read_text()) for name, r in results.items()
@@ -92,6 +94,15 @@ def markdown(rows: list[dict], extras: list[dict], budget: str, out: Path, resul
         for x in extras:
             lines.append("| " + " | ".join(_cell(x[k]) for k in ("claim", "job", "role", "about", "state", "measured", "holds"))
                          + " |")
+    if revisions:
+        lines += ["", "Revision log (expr_gan/replication/preregistration.py): every test changed after a run had been "
+                  "seen, and the verdict its old rule gives on this run's measurements (a state revision: the claims "
+                  "whose verdict it changes):", "",
+                  "| revision | commit | what | old rule | new rule | why | claim | verdict now | under the old rule |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for v in revisions:
+            lines.append("| " + " | ".join(_cell(v[k]) for k in ("revision", "commit", "what", "old", "new", "why",
+                                                                  "claim", "verdict_now", "verdict_old_rule")) + " |")
     lines += ["", "| job | role | status | end state | epochs | batches | training min |", "|---|---|---|---|---:|---:|---:|"]
     from expr_gan.replication.jobs import JOBS
 

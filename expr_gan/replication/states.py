@@ -31,7 +31,8 @@ tests/test_states.py checks each on outputs whose answer is known (real photos, 
 blocks of colour, a constant, a copy, a black image, a faded one). Three were changed once, after
 looking at the sample grids of the first budget=cpu run, where the label disagreed with the eye:
 colour blotches read `dark` (now the blotch rule), a plaid texture and a hairless brown oval read
-`blurry face` (shapeless was 0.8), a copy with texture artefacts read `sharp face` (copy was 0.2).
+`blurry face` (shapeless was 0.8), a copy with texture artefacts read `sharp face` (copy was 0.2);
+replication/preregistration.py logs each change and re-reads a run under the old rule (RULES below).
 """
 from __future__ import annotations
 
@@ -109,25 +110,35 @@ def state_measures(outputs01: torch.Tensor, sources01: torch.Tensor, targets01: 
             "copy_ratio": float(moved / truth.clamp_min(1e-12))}
 
 
-def classify(m: dict) -> str:
-    """One of STATES for the measures of `state_measures` (the first rule that holds, in order)."""
-    if max(m["sharpness"], m["fine_detail"]) >= NOISE_SHARPNESS:
+RULES = {  # classify's parameters; replication/preregistration.py records each change made after a run was seen
+    "noise_sharpness": NOISE_SHARPNESS, "blotch": True, "blotch_contrast": BLOTCH_CONTRAST,
+    "blotch_structure": BLOTCH_STRUCTURE, "brightness_gap": BRIGHTNESS_GAP, "constant_spread": CONSTANT_SPREAD,
+    "faded_contrast": FADED_CONTRAST, "shapeless_structure": SHAPELESS_STRUCTURE, "faded_first": True,
+    "copy_ratio": COPY_RATIO, "copy_structure": COPY_STRUCTURE, "copy_spread": COPY_SPREAD, "sharp_min": SHARP_MIN,
+}
+
+
+def classify(m: dict, rules: dict | None = None) -> str:
+    """One of STATES for the measures of `state_measures` (the first rule that holds, in order);
+    `rules`: changes to RULES (an old rule of the revision log, re-read on the same measures)."""
+    r = {**RULES, **(rules or {})}
+    if max(m["sharpness"], m["fine_detail"]) >= r["noise_sharpness"]:
         return "noise"
-    if m["contrast"] >= BLOTCH_CONTRAST and m["structure"] >= BLOTCH_STRUCTURE:
+    if r["blotch"] and m["contrast"] >= r["blotch_contrast"] and m["structure"] >= r["blotch_structure"]:
         return "noise"
-    if m["brightness_gap"] < -BRIGHTNESS_GAP:
+    if m["brightness_gap"] < -r["brightness_gap"]:
         return "dark"
-    if m["brightness_gap"] > BRIGHTNESS_GAP:
+    if m["brightness_gap"] > r["brightness_gap"]:
         return "washed"
-    if m["input_spread"] < CONSTANT_SPREAD:
+    if m["input_spread"] < r["constant_spread"]:
         return "constant"
-    if m["contrast"] < FADED_CONTRAST:
-        return "faded"
-    if m["structure"] >= SHAPELESS_STRUCTURE:
-        return "shapeless"
-    if m["copy_ratio"] <= COPY_RATIO or (m["structure"] <= COPY_STRUCTURE and m["target_spread"] <= COPY_SPREAD):
+    faded, shapeless = m["contrast"] < r["faded_contrast"], m["structure"] >= r["shapeless_structure"]
+    for test, name in ((faded, "faded"), (shapeless, "shapeless"))[::1 if r["faded_first"] else -1]:
+        if test:
+            return name
+    if m["copy_ratio"] <= r["copy_ratio"] or (m["structure"] <= r["copy_structure"] and m["target_spread"] <= r["copy_spread"]):
         return "copy"
-    return "sharp face" if m["sharpness"] >= SHARP_MIN else "blurry face"
+    return "sharp face" if m["sharpness"] >= r["sharp_min"] else "blurry face"
 
 
 def is_face(state: str) -> bool:
