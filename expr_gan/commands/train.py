@@ -14,8 +14,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from expr_gan.errors import MissingFileError, UsageError
 from expr_gan.config import config_dir
+from expr_gan.errors import MissingFileError, UsageError
 from expr_gan.timing import process_started
 
 STARTED = process_started()  # the command's start: timings.json's start-up phase begins here

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFilter
 
+from expr_gan.errors import UsageError
 from expr_gan.photo.geometry import THRESHOLDS, face_frame
 from expr_gan.photo.landmarks import eye_distance
 from expr_gan.photo.paste import face_outline
@@ -65,7 +66,7 @@ def displacements(frame_points: np.ndarray, target: str) -> np.ndarray:
         d[list(UPPER_LIDS), 1] += 0.45 * gaps
         d[list(LOWER_LIDS), 1] -= 0.45 * gaps
     elif target != "neutral":
-        raise ValueError(f"landmark_warp: no displacement for target {target!r}; "
+        raise UsageError(f"landmark_warp: no displacement for target {target!r}; "
                          "expected neutral, laughing, frowning, surprise, eyes_closed or mouth_open")
     return d
 
