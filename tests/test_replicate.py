@@ -118,9 +118,9 @@ def test_iterations_claim_reads_movement_toward_the_target_and_degradation():
 
 def test_standardised_claim_counts_a_degenerate_run_as_worse():
     nine = _claim("9")
-    assert C.judge(nine, {"dcgan": _job("copy"), "dcgan_standard": _job("noise", l1_aligned=0.041)})[1] == C.REPRODUCED
-    assert C.judge(nine, {"dcgan": _job("copy"), "dcgan_standard": _job("copy", l1_aligned=0.041)})[1] == C.NOT_REPRODUCED
-    assert C.judge(nine, {"dcgan": _job("noise"), "dcgan_standard": _job("copy")})[1] == C.NOT_AT_END
+    assert C.judge(nine, {"dcgan": _job("copy"), "dcgan_standard_grey": _job("noise", l1_aligned=0.041)})[1] == C.REPRODUCED
+    assert C.judge(nine, {"dcgan": _job("copy"), "dcgan_standard_grey": _job("copy", l1_aligned=0.041)})[1] == C.NOT_REPRODUCED
+    assert C.judge(nine, {"dcgan": _job("noise"), "dcgan_standard_grey": _job("copy")})[1] == C.NOT_AT_END
 
 
 def test_photo_claim_requires_the_input_back():
@@ -152,15 +152,15 @@ def test_tiny_replication_runs_every_claim_and_survives_a_failing_job(tmp_path, 
     from expr_gan.commands import replicate
     from expr_gan.replication import jobs
 
-    broken = jobs.Job("dcgan_standard", ("experiment=paper_dcgan", "pixels=standard", "data.size=36"), jobs.DCGAN)
-    monkeypatch.setitem(jobs.JOBS, "dcgan_standard", broken)
+    broken = jobs.Job("dcgan_standard_grey", ("experiment=paper_dcgan", "pixels=standard", "data.size=36"), jobs.DCGAN)
+    monkeypatch.setitem(jobs.JOBS, "dcgan_standard_grey", broken)
     out = tmp_path / "rep"
     assert replicate.main(["budget=tiny", f"out={out}", "parallel=2"]) == 1  # a job failed
     data = json.loads((out / "replication.json").read_text())
     rows = {r["claim"]: r for r in data["claims"]}
     assert sorted(rows, key=int) == [str(i) for i in range(1, 11)]
     assert rows["9"]["verdict"] == "not run" and "image size 36 is not supported" in rows["9"]["why"]
-    assert data["jobs"]["dcgan_standard"]["status"] == "failed"
+    assert data["jobs"]["dcgan_standard_grey"]["status"] == "failed"
     for claim, row in rows.items():
         if claim != "9":
             assert row["measured"] and row["verdict"] in set(C.VERDICTS) - {C.NOT_RUN}, row
@@ -178,7 +178,7 @@ def test_tiny_replication_runs_every_claim_and_survives_a_failing_job(tmp_path, 
     stamp = (out / "jobs" / "dcgan" / "metrics.json").stat().st_mtime
     assert replicate.main(["budget=tiny", f"out={out}", "claims=[6,9]"]) == 1
     assert (out / "jobs" / "dcgan" / "metrics.json").stat().st_mtime == stamp
-    assert "image size 36" in (out / "jobs" / "dcgan_standard" / "error.txt").read_text()
+    assert "image size 36" in (out / "jobs" / "dcgan_standard_grey" / "error.txt").read_text()
 
 
 @pytest.mark.slow

@@ -142,7 +142,7 @@ def job_measures(job, run: Path, max_pairs: int, photo: Path | None) -> dict:
                                                     if s >= stage1 * per_epoch], per_epoch)
             extra["stage2"]["epochs"] = int(cfg.trainer.max_epochs) - stage1
             extra["stage1"] = measures.convergence(measures.scalar_history(run, "train/G/loss_stage1"), per_epoch)
-        if job.name == "dcgan" and photo is not None:
+        if job.name.startswith("dcgan") and "iters" not in job.name and photo is not None:  # the cGAN, its readings
             result = measures.photo_measures(module, dm, photo)
             _photo_strip(result, run / "photo.png")
             extra["photo"] = {k: v for k, v in result.items() if k not in ("outputs", "input")}
@@ -171,11 +171,13 @@ def default_photo() -> Path | None:
 
 
 def job_names(claims) -> list[str]:
-    """Every job the claims need, in order: their own, their controls and sensitivity jobs, and the
-    jobs that a `continues` job starts from."""
-    from expr_gan.replication.jobs import JOBS
+    """Every job the claims need, in order: their own, their controls and sensitivity jobs, their seed
+    jobs, and the jobs that a `continues` job starts from."""
+    from expr_gan.replication.jobs import JOBS, SEEDED, SEEDS, seed_name
 
     names = list(dict.fromkeys(j for c in claims for j in (*c.jobs, *c.extra_jobs)))
+    seeded = dict.fromkeys(j for c in claims if c.seeded for j in c.jobs if j in SEEDED)
+    names += [seed_name(j, s) for s in SEEDS for j in seeded]
     bases = [JOBS[n].continues for n in names if JOBS[n].continues and JOBS[n].continues not in names]
     return list(dict.fromkeys([*bases, *names]))
 
@@ -241,7 +243,7 @@ def main(argv: list[str]) -> int:
     from expr_gan.commands.command import as_list, command_config, save_command_config
     from expr_gan.io import atomic_write_text
     from expr_gan.replication.claims import CLAIMS, NOT_RUN, judge
-    from expr_gan.replication.jobs import BUDGETS, JOBS
+    from expr_gan.replication.jobs import BUDGETS, JOBS, base_name
     from expr_gan.replication.report import claim_figure, markdown
 
     opts = command_config("replicate", argv, __doc__)
@@ -268,7 +270,7 @@ def main(argv: list[str]) -> int:
     names = job_names(claims)
     results = run_jobs([JOBS[n] for n in names], budget, out, parallel)  # train everything first
     for i, name in enumerate(names):
-        finish_job(name, results[name], max_pairs, photo, baselines=name == "dcgan" or i == 0)
+        finish_job(name, results[name], max_pairs, photo, baselines=base_name(name) == "dcgan" or i == 0)
     rows = []
     for claim in claims:
         failed = [f"{j}: {results[j].get('error')}" for j in claim.jobs if results[j]["status"] != "ok"]

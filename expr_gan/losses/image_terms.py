@@ -20,6 +20,21 @@ class Reconstruction(LossTerm):
         return self.loss(step.view(step.fake), step.view(step.batch.rec_target))
 
 
+class GreyLevelReconstruction(Reconstruction):
+    """`Reconstruction` measured in grey levels (0..255) whatever the pixel range: the output and its
+    target go through the datamodule's pixel codec (`PixelRange.to_bytes`) first. With a plain SmoothL1
+    it is the report's loss in its own units for standardised pixels too, so a run on standardised
+    pixels differs from the [-1, 1] run (`loss=smoothl1_byte`, the same loss there) in the pixels only."""
+
+    def prepare(self, datamodule, wiring_check: bool = False) -> None:
+        """Keep the datamodule's pixel codec (fitted on its training images)."""
+        self.pixels = datamodule.pixels
+
+    def forward(self, step: GeneratorStep):
+        return self.loss(self.pixels.to_bytes(step.view(step.fake)),
+                         self.pixels.to_bytes(step.view(step.batch.rec_target)))
+
+
 class ChangedRegionL1(LossTerm):
     """L1 to the target averaged over the region where the target differs from the source only.
 
