@@ -50,10 +50,25 @@ def known_outputs(tmp_path_factory):
 def test_end_states_of_known_outputs(known_outputs, name, state):
     outputs, src, tgt, identity, mean_face, source_index = known_outputs
     measures = S.state_measures(outputs[name], src, tgt, identity, mean_face, source_index)
+    # what the expression judge reads in them: the source's expression in a copy, else the target's
+    target_read, source_read = (0.0, 1.0) if name in ("copy", "blurred copy") else (1.0, 0.0)
+    measures.update(expr_acc=target_read, source_expr_acc=source_read)
     assert S.classify(measures) == state, measures
     if name == "blotches of colour":  # the blotch rule decides, not the Laplacian's
         assert max(measures["sharpness"], measures["fine_detail"]) < S.NOISE_SHARPNESS, measures
     assert S.is_face(state) == (state in ("sharp face", "blurry face", "copy"))
+
+
+def test_a_copy_needs_the_judge_to_read_the_source_not_the_target(known_outputs):
+    """Revision R7: the source's layout is not enough. The input itself, if the judge read the target in
+    42 % of them (the one-hot acting), is no copy; nor is it when the judge reads the source in under half."""
+    outputs, src, tgt, identity, mean_face, source_index = known_outputs
+    measures = S.state_measures(outputs["copy"], src, tgt, identity, mean_face, source_index)
+    assert S.classify({**measures, "expr_acc": 0.0, "source_expr_acc": 1.0}) == "copy"
+    assert S.classify({**measures, "expr_acc": 0.42, "source_expr_acc": 0.55}) == "sharp face"
+    assert S.classify({**measures, "expr_acc": 0.1, "source_expr_acc": 0.4}) == "sharp face"
+    # before R7 the pixels alone decided
+    assert S.classify({**measures, "expr_acc": 0.42, "source_expr_acc": 0.55}, {"copy_judge": False}) == "copy"
 
 
 def test_sharp_is_a_band_around_the_photos():

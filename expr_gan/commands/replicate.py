@@ -189,6 +189,7 @@ def finish_job(name: str, r: dict, max_pairs: int, photo: Path | None, baselines
 
     from expr_gan.io import atomic_write_text
     from expr_gan.replication.jobs import JOBS
+    from expr_gan.replication.states import job_state
 
     if r["status"] != "ok":
         return
@@ -197,6 +198,7 @@ def finish_job(name: str, r: dict, max_pairs: int, photo: Path | None, baselines
         r["baselines"] = r["eval"].get("baselines", {})
         r["train"] = json.loads((r["dir"] / "metrics.json").read_text())
         r["extra"] = job_measures(JOBS[name], r["dir"], max_pairs, photo)
+        r["extra"]["state"] = job_state(r["extra"], r["eval"])  # pixels and the judge's readings
     except Exception as err:  # noqa: BLE001 - recorded with its traceback; the run's exit code says it failed
         summary = " ".join(f"evaluation: {type(err).__name__}: {err}".split())
         atomic_write_text(r["dir"] / "error.txt", f"{summary}\n\n{traceback.format_exc()}")
@@ -242,7 +244,8 @@ def main(argv: list[str]) -> int:
     """Run the jobs, measure, decide every claim, write the table and the figures."""
     from expr_gan.commands.command import as_list, command_config, save_command_config
     from expr_gan.io import atomic_write_text
-    from expr_gan.replication.claims import CLAIMS, NOT_RUN, judge
+    from expr_gan.replication.claims import CLAIMS, NOT_RUN
+    from expr_gan.replication.readings import decide_claim
     from expr_gan.replication.jobs import BUDGETS, JOBS, base_name
     from expr_gan.replication.report import claim_figure, markdown
 
@@ -277,13 +280,14 @@ def main(argv: list[str]) -> int:
         if claim.id == "10" and photo is None:
             failed.append("no photograph (pass photo=PATH, or install matplotlib for its sample portrait)")
         if failed:
-            measured, verdict, why = "", NOT_RUN, "; ".join(failed)
+            decided = {"measured": "", "verdict": NOT_RUN, "why": "; ".join(failed), "verdict_shown": NOT_RUN,
+                       "readings": [], "seeds": []}
         else:
-            measured, verdict, why = judge(claim, results)
+            decided = decide_claim(claim, results)  # on its seeds, and under each other reading
         states = {j: results[j]["extra"]["state"] for j in claim.jobs if results[j]["status"] == "ok"}
         figure = claim_figure(claim, results, out)
         rows.append({"claim": claim.id, "where": claim.where, "report": claim.report, "setting": claim.setting,
-                     "test": claim.test, "states": states, "measured": measured, "verdict": verdict, "why": why,
+                     "test": claim.test, "states": states, **decided, "extrapolation": claim.extrapolation,
                      "jobs": list(claim.jobs), "figure": figure.name if figure else None})
     extras = extra_rows(claims, results)
     from expr_gan.replication.preregistration import revision_rows

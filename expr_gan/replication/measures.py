@@ -89,7 +89,8 @@ def two_step_measures(module, dm, max_pairs: int = 600) -> dict:
 
 @torch.no_grad()
 def output_measures(module, dm, max_pairs: int = 600) -> dict:
-    """What a job's held-out outputs are (replication/states.py): the state measures and the state,
+    """What a job's held-out outputs are (replication/states.py): the state measures (the state itself
+    also needs the judge's readings: states.job_state, once the job is evaluated),
     `l1_aligned` (mean |output - the target warped into the source's pose by the eyes|, NaN without
     eye positions; the copy's value `copy_l1_aligned` beside it), and for a generator with dense
     layers (the FC bottleneck, the one-hot's dense path) the share of their ReLU units that never fire
@@ -106,7 +107,6 @@ def output_measures(module, dm, max_pairs: int = 600) -> dict:
                                                            onehot[i:i + 64]).float()) for i in range(0, len(src), 64)])
     source01, target01 = faces.images[src].float() / 255, faces.images[tgt].float() / 255
     result = states.state_measures(outputs, source01, target01, faces.identity[src], mean_face(dm), src)
-    result["state"] = states.classify(result)
     known = torch.isfinite(faces.eyes[pairs].flatten(1)).all(1)
     aligned = align_to(faces.images[tgt].float(), faces.eyes[src], faces.eyes[tgt]) / 255
     result["l1_aligned"] = float((outputs - aligned).abs()[known].mean()) if known.any() else float("nan")

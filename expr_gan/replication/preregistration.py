@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from expr_gan.replication import claims as C
-from expr_gan.replication.states import classify
+from expr_gan.replication.readings import decide_claim
+from expr_gan.replication.states import job_state
 
 NOT_RECORDED = "not recorded"  # a job's results lack a measure the old rule reads
 
@@ -58,7 +59,7 @@ REVISIONS = (
     Revision("R2", "cf7a109", "2026-11-30", "end state `copy`: the source's layout", "structure <= 0.2",
              "structure <= 0.25", "a copy with texture artefacts read `sharp face` in the first budget=cpu "
              "run's grids; an eye-aligned photo of the person reads ~0.24", STATE_CLAIMS,
-             old_states={"copy_structure": 0.2}),
+             old_states={"copy_judge": False, "copy_structure": 0.2}),
     Revision("R3", "cf7a109", "2026-11-30", "end state `shapeless`", "structure >= 0.8, tested before faded",
              "structure >= 0.6, tested after faded", "a plaid texture and a hairless brown oval read "
              "`blurry face` in the first budget=cpu run's grids", STATE_CLAIMS,
@@ -75,6 +76,14 @@ REVISIONS = (
              "+max(0.05, twice the standard error of the difference of the two means)", "c2st_acc became the "
              "mean of several classifiers with its spread; a rise within the classifiers' noise is not a "
              "degradation", ("8",), old_decide={"8": _iterations_at_fixed_margin}),
+    Revision("R7", "(this commit)", "2026-12-06", "end state `copy`: the identity function",
+             "pixels only: structure <= 0.25 with target_spread <= 0.25, or copy_ratio <= 0.3",
+             "structure <= 0.45 (as close as another capture of the person), and the judge reads the target no more "
+             "often than chance (expr_acc <= 1/6) and the source's expression in >= 50 %",
+             "labels disagreed with the eye (issue 30): the cGAN without its adversarial term, a blurred eyeless head "
+             "that followed the target in 42 % of outputs, read `copy`; the design card's smudged copies (identical "
+             "columns, the source's expression in 75 %, structure 0.36, target_spread 0.32) read `sharp face`",
+             STATE_CLAIMS, old_states={"copy_judge": False}),
 )
 
 
@@ -87,7 +96,7 @@ def reclassified(results: dict, rules: dict) -> dict | None:
         if not extra or "state" not in extra:
             continue
         try:
-            extra["state"] = classify(extra, rules)
+            extra["state"] = job_state(extra, job["eval"], rules)
         except KeyError:
             return None
     return out
@@ -95,19 +104,19 @@ def reclassified(results: dict, rules: dict) -> dict | None:
 
 def revision_rows(claims: list, results: dict) -> list[dict]:
     """Per revision and per claim it can change (among `claims`, all of whose jobs finished): the
-    verdict now and under the old rule, on the same measurements."""
+    verdict now and under the old rule, on the same measurements (seeds and readings as in the table)."""
     done = {c.id: c for c in claims if all(results.get(j, {}).get("status") == "ok" for j in c.jobs)}
     rows = []
     for rev in REVISIONS:
         old_results = reclassified(results, rev.old_states) if rev.old_states else results
         for claim_id in (i for i in rev.claims if i in done):
             claim = done[claim_id]
-            now = C.judge(claim, results)[1]
+            now = decide_claim(claim, results)["verdict"]
             if old_results is None:
                 old = NOT_RECORDED
             else:
                 old_claim = replace(claim, decide=rev.old_decide[claim_id]) if claim_id in rev.old_decide else claim
-                old = C.judge(old_claim, old_results)[1]
+                old = decide_claim(old_claim, old_results, rev.old_states or None)["verdict"]
             if rev.old_decide or old != now:  # a state revision: only the claims it changes
                 rows.append({"revision": rev.id, "commit": rev.commit, "date": rev.date, "what": rev.what,
                              "old": rev.old, "new": rev.new, "why": rev.why, "claim": claim_id,

@@ -18,11 +18,13 @@ are measured (all in display units, [0, 1]) and given one state, in this order:
   shapeless    structure >= 0.6: at 1/4 resolution the output is further from its own source than any
                photo of the person (another capture reads up to ~0.45, the mean face 1.0, another
                person's photo ~1.3): colour, or a generic face-shaped blob, without the person's layout
-  copy         close to the source whatever the target: structure <= 0.25 (the source's coarse layout
-               at least as closely as an eye-aligned photo of the person, ~0.24; a blurred copy ~0.04) and target_spread <= 0.25 (outputs of one source differ across targets less than
-               a quarter as much as its real targets do), or copy_ratio <= 0.3 (within 0.3 of the way
-               from the source to the target). The identity function, sharp or not: the sharpness
-               column says which
+  copy         the source again whatever the target, by layout and by the expression judge: structure
+               <= 0.45 (the source's coarse layout at least as closely as another capture of the
+               person, ~0.45; a blurred copy ~0.04), the judge reads the target expression no more
+               often than chance (expr_acc <= 1/6: the one-hot is ignored) and reads the source's in at
+               least half the outputs (source_expr_acc >= 0.5). The identity function, sharp or not:
+               the sharpness column says which. Before revision R7 it was pixels only: structure <=
+               0.25 with target_spread <= 0.25, or copy_ratio <= 0.3 (`copy_judge=False`)
   sharp face   sharpness >= 0.6 (the eye-aligned real photos keep ~0.73, photos blurred 2x ~0.3)
   blurry face  everything else
 
@@ -33,6 +35,12 @@ looking at the sample grids of the first budget=cpu run, where the label disagre
 colour blotches read `dark` (now the blotch rule), a plaid texture and a hairless brown oval read
 `blurry face` (shapeless was 0.8), a copy with texture artefacts read `sharp face` (copy was 0.2);
 replication/preregistration.py logs each change and re-reads a run under the old rule (RULES below).
+A fourth (R7), after the second run's grids: a regressor's blurred, eyeless head that followed the
+target in 42 % of outputs read `copy`, and the design card's smudged copies (identical columns, the
+source's expression in 75 %) read `sharp face`; a copy now also needs the judge to read the source.
+
+`classify` reads `state_measures` (the outputs' pixels) and two readings of the expression judge,
+`expr_acc` and `source_expr_acc` (expr_gan.evaluate on the same held-out pairs): `job_state` joins them.
 """
 from __future__ import annotations
 
@@ -44,9 +52,12 @@ from expr_gan.metrics.realism import laplacian_variance, sharpness
 NOISE_SHARPNESS = 2.0
 CONSTANT_SPREAD = 0.15
 BRIGHTNESS_GAP = 0.15
-COPY_RATIO = 0.3
+COPY_RATIO = 0.3  # the pixel-only copy rule before R7 (RULES copy_judge=False)
 COPY_STRUCTURE = 0.25
 COPY_SPREAD = 0.25
+COPY_LAYOUT = 0.45  # another capture of the person reads up to ~0.45 (the shapeless rule's note)
+COPY_TARGET_READ = 1 / 6  # chance among the six expressions: the one-hot makes no difference the judge sees
+COPY_SOURCE_READ = 0.5
 SHARP_MIN = 0.6
 SHARP_BAND = (SHARP_MIN, NOISE_SHARPNESS)  # "sharp" in a claim: as much detail as photos, not noise's excess
 SHAPELESS_STRUCTURE = 0.6
@@ -115,12 +126,15 @@ RULES = {  # classify's parameters; replication/preregistration.py records each 
     "blotch_structure": BLOTCH_STRUCTURE, "brightness_gap": BRIGHTNESS_GAP, "constant_spread": CONSTANT_SPREAD,
     "faded_contrast": FADED_CONTRAST, "shapeless_structure": SHAPELESS_STRUCTURE, "faded_first": True,
     "copy_ratio": COPY_RATIO, "copy_structure": COPY_STRUCTURE, "copy_spread": COPY_SPREAD, "sharp_min": SHARP_MIN,
+    "copy_judge": True, "copy_layout": COPY_LAYOUT, "copy_target_read": COPY_TARGET_READ,
+    "copy_source_read": COPY_SOURCE_READ,
 }
 
 
 def classify(m: dict, rules: dict | None = None) -> str:
-    """One of STATES for the measures of `state_measures` (the first rule that holds, in order);
-    `rules`: changes to RULES (an old rule of the revision log, re-read on the same measures)."""
+    """One of STATES for the measures of `state_measures` plus the judge's `expr_acc` and
+    `source_expr_acc` (the first rule that holds, in order); `rules`: changes to RULES (an old rule of
+    the revision log, re-read on the same measures)."""
     r = {**RULES, **(rules or {})}
     if max(m["sharpness"], m["fine_detail"]) >= r["noise_sharpness"]:
         return "noise"
@@ -136,9 +150,22 @@ def classify(m: dict, rules: dict | None = None) -> str:
     for test, name in ((faded, "faded"), (shapeless, "shapeless"))[::1 if r["faded_first"] else -1]:
         if test:
             return name
-    if m["copy_ratio"] <= r["copy_ratio"] or (m["structure"] <= r["copy_structure"] and m["target_spread"] <= r["copy_spread"]):
+    if r["copy_judge"]:
+        copy = (m["structure"] <= r["copy_layout"] and m["expr_acc"] <= r["copy_target_read"]
+                and m["source_expr_acc"] >= r["copy_source_read"])
+    else:
+        copy = m["copy_ratio"] <= r["copy_ratio"] or (m["structure"] <= r["copy_structure"]
+                                                      and m["target_spread"] <= r["copy_spread"])
+    if copy:
         return "copy"
     return "sharp face" if m["sharpness"] >= r["sharp_min"] else "blurry face"
+
+
+def job_state(extra: dict, evaluation: dict, rules: dict | None = None) -> str:
+    """The end state of a replication job from its output measures (`extra`, state_measures' values) and
+    its evaluation (the judge's `expr_acc` and `source_expr_acc` on the same held-out people)."""
+    return classify({**extra, "expr_acc": evaluation["expr_acc"], "source_expr_acc": evaluation["source_expr_acc"]},
+                    rules)
 
 
 def is_face(state: str) -> bool:
