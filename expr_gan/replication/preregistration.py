@@ -76,7 +76,7 @@ REVISIONS = (
              "+max(0.05, twice the standard error of the difference of the two means)", "c2st_acc became the "
              "mean of several classifiers with its spread; a rise within the classifiers' noise is not a "
              "degradation", ("8",), old_decide={"8": _iterations_at_fixed_margin}),
-    Revision("R7", "(this commit)", "2026-12-06", "end state `copy`: the identity function",
+    Revision("R7", "6abdc30", "2026-12-06", "end state `copy`: the identity function",
              "pixels only: structure <= 0.25 with target_spread <= 0.25, or copy_ratio <= 0.3",
              "structure <= 0.45 (as close as another capture of the person), and the judge reads the target no more "
              "often than chance (expr_acc <= 1/6) and the source's expression in >= 50 %",
