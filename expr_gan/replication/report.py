@@ -14,15 +14,18 @@ def _rows_per_person(job_name: str) -> int:
 
 
 def claim_figure(claim, results: dict, out: Path) -> Path | None:
-    """claim_<id>.png: the first sample person of each of the claim's jobs and of its controls and
-    sensitivity jobs (enlarged, labelled with the end state) and, for claims about training, their
-    curves; the photograph's edits for claim 10."""
+    """claim_<id>.png: the first sample person of each of the claim's jobs, of its controls and
+    sensitivity jobs and of its seed jobs (enlarged, labelled with the end state) and, for claims
+    about training, their curves; the photograph's edits for claim 10."""
     from expr_gan.replication.figures import first_person, labelled_stack, last_grid, line_chart, save, side_by_side
     from expr_gan.replication.measures import scalar_history
     from PIL import Image
 
+    from expr_gan.replication.jobs import SEEDS, seed_name
+
     panels = []
-    for job in (*claim.jobs, *claim.extra_jobs):  # the claim's jobs, then its controls and sensitivity rows
+    seeds = [seed_name(j, s) for s in SEEDS for j in claim.jobs] if claim.seeded else []
+    for job in (*claim.jobs, *claim.extra_jobs, *seeds):  # the claim's jobs, its controls and readings, its seeds
         if job not in results:
             continue
         run = results[job]["dir"]
