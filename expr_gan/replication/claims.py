@@ -272,7 +272,7 @@ CLAIMS = [
           "train with images in no face state or held-out L1 >= 1.2x the two-step's", JOINT_JOBS, _joint,
           requires={"joint_smoothl1": FACE, "joint_mse": FACE},
           extra_jobs=("joint_smoothl1__label", "joint_smoothl1__label_relu", "joint_smoothl1__logit_relu",
-                      "joint_smoothl1__as_written"), seeded=True),
+                      "joint_smoothl1__as_written")),
     Claim("6", "3, Figs 11-13", "the conditional DCGAN without noise is sharp but learns the identity function",
           "the report's cGAN (G: generation net, one-hot through dense layers; D: dcgan.torch), SmoothL1 + BCE",
           "cond_sensitivity <= 0.1x real expressions'; state copy; judged as the source's expression >= 50%; "
