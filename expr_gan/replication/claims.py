@@ -21,7 +21,8 @@ from expr_gan.replication.states import COPY_STRUCTURE, FACE_STATES, is_face, is
 
 REPRODUCED, PARTLY, NOT_REPRODUCED = "reproduced", "partly", "not reproduced"
 NOT_AT_END, NOT_RUN = "not at end state", "not run"
-VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_AT_END, NOT_RUN)
+DIFFERS = "differs across seeds"  # a seeded claim whose seeds disagree (readings.seed_verdicts)
+VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_AT_END, DIFFERS, NOT_RUN)
 
 
 @dataclass(frozen=True)

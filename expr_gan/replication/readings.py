@@ -19,7 +19,7 @@ from expr_gan.replication import claims as C
 from expr_gan.replication.jobs import JOBS, SEEDS, seed_name
 from expr_gan.replication.states import job_state
 
-DIFFERS = "differs across seeds"
+DIFFERS = C.DIFFERS
 
 
 def finished(results: dict, names) -> bool:
