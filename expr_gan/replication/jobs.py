@@ -189,8 +189,8 @@ _SENSITIVITY = [
 # their thresholds on seed 0 and that share the cGAN (claims 6, 8 and 10: the one-hot's 0.0067 against
 # 0.0070, C2ST +0.037 against 0.05, the photo's 0.066 against 0.05). Claims 2, 4 and 5 also lay close
 # (settling at 0.93 of an epoch, a sharpness gap of 0.01, the head's accuracies); their 12 seed jobs would
-# add about a third to budget=cpu's two hours on a 2-core CPU and are not run: their verdicts rest on one
-# seed (docs/replication.md has claim 5's earlier seed spread, measured by hand)
+# add about a third to budget=cpu's 59.5 min (2026-12-07, a 2-core CPU) and are not yet here: their
+# verdicts rest on one seed (docs/replication.md has claim 5's earlier seed spread, measured by hand)
 SEEDS = (1, 2)
 SEEDED = ("dcgan", "dcgan_iters1", "dcgan_iters2", "dcgan_iters8", "dcgan_iters16")
 
