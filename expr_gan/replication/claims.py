@@ -255,7 +255,7 @@ CLAIMS = [
           "the refinement step's training loss stays within 10% of its final level from < 1 epoch into its 2-epoch "
           "stage; final level within 2x of the report's", ("two_step_mse", "two_step_smoothl1_base"), _converges,
           curves=("train/G/loss_stage1", "train/G/loss_rec"),
-          requires={"two_step_mse": FACE, "two_step_smoothl1_base": FACE}),
+          requires={"two_step_mse": FACE, "two_step_smoothl1_base": FACE}, seeded=True),
     Claim("3", "2.3.3, Figs 5-6, 8", "outputs are blurry and posed like the input; the refinement step barely "
           "changes stage 1's image", "two-step base layers, MSE, [0,255]",
           "sharpness < 0.5; closer to the target warped into the source's pose than to the target in >= 60% of "
@@ -265,7 +265,8 @@ CLAIMS = [
           "no gain", "2x2: {MSE, SmoothL1} x {base layers, refinements}",
           "SmoothL1 sharper with both layer sets, and |layers effect| < |loss effect| on sharpness", TWO_STEP_JOBS,
           _sharper, requires={j: FACE for j in TWO_STEP_JOBS},
-          extra_jobs=("two_step_smoothl1__symmetric", "two_step_smoothl1__out_bias0", "two_step_smoothl1__adam_2e-4")),
+          extra_jobs=("two_step_smoothl1__symmetric", "two_step_smoothl1__out_bias0", "two_step_smoothl1__adam_2e-4"),
+          seeded=True),
     Claim("5", "2.3.5", "joint classifier: SmoothL1 58.97% train / 48% test, MSE 40% / 20%, end to end 95% train "
           "with terrible images", "joint two-step + the report's head (no ReLU on its logits), the report's random "
           "50-50 pair split among 90% of the people, the other 10% held out",
@@ -273,7 +274,7 @@ CLAIMS = [
           "train with images in no face state or held-out L1 >= 1.2x the two-step's", JOINT_JOBS, _joint,
           requires={"joint_smoothl1": FACE, "joint_mse": FACE},
           extra_jobs=("joint_smoothl1__label", "joint_smoothl1__label_relu", "joint_smoothl1__logit_relu",
-                      "joint_smoothl1__as_written")),
+                      "joint_smoothl1__as_written"), seeded=True),
     Claim("6", "3, Figs 11-13", "the conditional DCGAN without noise is sharp but learns the identity function",
           "the report's cGAN (G: generation net, one-hot through dense layers; D: dcgan.torch), SmoothL1 + BCE",
           "cond_sensitivity <= 0.1x real expressions'; state copy; judged as the source's expression >= 50%; "

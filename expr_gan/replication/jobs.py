@@ -186,13 +186,14 @@ _SENSITIVITY = [
 ]
 
 # claim jobs trained again on seeds 1 and 2: those of the claims whose measured values lay within reach of
-# their thresholds on seed 0 and that share the cGAN (claims 6, 8 and 10: the one-hot's 0.0067 against
-# 0.0070, C2ST +0.037 against 0.05, the photo's 0.066 against 0.05). Claims 2, 4 and 5 also lay close
-# (settling at 0.93 of an epoch, a sharpness gap of 0.01, the head's accuracies); their 12 seed jobs would
-# add about a third to budget=cpu's 59.5 min (2026-12-07, a 2-core CPU) and are not yet here: their
-# verdicts rest on one seed (docs/replication.md has claim 5's earlier seed spread, measured by hand)
+# their thresholds on seed 0. The cGAN's (claims 6, 8 and 10: the one-hot's 0.0067 against 0.0070, C2ST
+# +0.037 against 0.05, the photo's 0.066 against 0.05) and the regressors' (claims 2, 4 and 5: settling at
+# 0.93 of an epoch, a sharpness gap of 0.01, the head's accuracies 31-42 % beside a 15-point band and a
+# by-hand spread of 17-47 %). The regressors' 14 seed jobs add about 25 min to budget=cpu on a 2-core CPU.
 SEEDS = (1, 2)
-SEEDED = ("dcgan", "dcgan_iters1", "dcgan_iters2", "dcgan_iters8", "dcgan_iters16")
+SEEDED = ("dcgan", "dcgan_iters1", "dcgan_iters2", "dcgan_iters8", "dcgan_iters16",
+          "two_step_mse", "two_step_smoothl1_base", "two_step_mse_refined", "two_step_smoothl1",
+          "joint_smoothl1", "joint_mse", "joint_end_to_end")
 
 
 def seed_name(name: str, seed: int) -> str:
