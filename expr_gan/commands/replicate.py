@@ -173,10 +173,10 @@ def default_photo() -> Path | None:
 def job_names(claims) -> list[str]:
     """Every job the claims need, in order: their own, their controls and sensitivity jobs, their seed
     jobs, and the jobs that a `continues` job starts from."""
-    from expr_gan.replication.jobs import JOBS, SEEDED, SEEDS, seed_name
+    from expr_gan.replication.jobs import JOBS, SEEDS, seed_name
 
     names = list(dict.fromkeys(j for c in claims for j in (*c.jobs, *c.extra_jobs)))
-    seeded = dict.fromkeys(j for c in claims if c.seeded for j in c.jobs if j in SEEDED)
+    seeded = dict.fromkeys(j for c in claims if c.seeded for j in c.jobs)
     names += [seed_name(j, s) for s in SEEDS for j in seeded]
     bases = [JOBS[n].continues for n in names if JOBS[n].continues and JOBS[n].continues not in names]
     return list(dict.fromkeys([*bases, *names]))
