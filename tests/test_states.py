@@ -30,6 +30,10 @@ def known_outputs(tmp_path_factory):
                "photos blurred 4x": blur(tgt, 4), "noise": torch.rand(tgt.shape, generator=gen),
                "one noise image": torch.rand(tgt[:1].shape, generator=gen).expand_as(tgt),
                "photos under noise": (tgt + 0.1 * torch.randn(tgt.shape, generator=gen)).clamp(0, 1),
+               # noise of sigma 16 grey levels per channel on a blurred face: the Laplacian reads a blurry face
+               "blurred photos under noise": (blur(tgt, 2) + 16 / 255 * torch.randn(tgt.shape, generator=gen)).clamp(0, 1),
+               "photos under faint noise": (tgt + 4 / 255 * torch.randn(tgt.shape, generator=gen)).clamp(0, 1),
+               "blurred photos under faint noise": (blur(tgt, 2) + 4 / 255 * torch.randn(tgt.shape, generator=gen)).clamp(0, 1),
                "mean face": mean_face.expand_as(tgt), "copy": src, "blurred copy": blur(src, 2),
                "black": torch.zeros_like(tgt), "white": torch.ones_like(tgt), "darkened photos": tgt * 0.5,
                "colour of the source": src.mean((2, 3), keepdim=True).expand_as(src),
@@ -44,7 +48,8 @@ def known_outputs(tmp_path_factory):
 @pytest.mark.parametrize("name, state", [
     ("photos", "sharp face"), ("aligned photos", "sharp face"), ("photos blurred 2x", "blurry face"),
     ("photos blurred 4x", "blurry face"), ("noise", "noise"), ("one noise image", "noise"),
-    ("photos under noise", "noise"), ("mean face", "constant"), ("copy", "copy"), ("blurred copy", "copy"),
+    ("photos under noise", "noise"), ("blurred photos under noise", "noise"), ("photos under faint noise", "sharp face"),
+    ("blurred photos under faint noise", "blurry face"), ("mean face", "constant"), ("copy", "copy"), ("blurred copy", "copy"),
     ("black", "dark"), ("white", "washed"), ("darkened photos", "dark"), ("colour of the source", "faded"),
     ("faded photos", "faded"), ("blotches of colour", "noise"), ("another person's photos", "shapeless")])
 def test_end_states_of_known_outputs(known_outputs, name, state):
@@ -57,6 +62,35 @@ def test_end_states_of_known_outputs(known_outputs, name, state):
     if name == "blotches of colour":  # the blotch rule decides, not the Laplacian's
         assert max(measures["sharpness"], measures["fine_detail"]) < S.NOISE_SHARPNESS, measures
     assert S.is_face(state) == (state in ("sharp face", "blurry face", "copy"))
+
+
+def test_grain_on_a_blurred_face_is_noise_which_the_laplacian_alone_misses(known_outputs):
+    """Revision R8: noise laid on a blurred face leaves less Laplacian detail than a photo has, so before
+    R8 it read as a face (here `sharp face`: the noise's own edges count as the photos' detail); the
+    pixel-noise estimate reads the noise itself, on any face under it."""
+    outputs, src, tgt, identity, mean_face, source_index = known_outputs
+    measures = S.state_measures(outputs["blurred photos under noise"], src, tgt, identity, mean_face, source_index)
+    measures.update(expr_acc=1.0, source_expr_acc=0.0)
+    assert max(measures["sharpness"], measures["fine_detail"]) < S.NOISE_SHARPNESS, measures
+    assert S.classify(measures, {"grain": False}) == "sharp face"
+    assert S.classify(measures) == "noise" and measures["pixel_noise"] >= S.NOISE_LEVEL
+
+
+def test_pixel_noise_reads_the_noise_on_a_sharp_or_a_blurred_face(known_outputs):
+    import torch.nn.functional as F
+
+    from expr_gan.metrics.realism import pixel_noise
+
+    tgt = known_outputs[2]
+    blurred = F.interpolate(F.avg_pool2d(tgt, 2), scale_factor=2, mode="bilinear", align_corners=False)
+    gen = torch.Generator().manual_seed(1)
+    grey_noise = 12 / 255 * torch.randn(tgt[:, :1].shape, generator=gen)  # the same noise in every channel
+    assert pixel_noise(blurred) < 0.5 and 1.5 < pixel_noise(tgt) < 4  # the faces' own edges and sensor noise
+    assert abs(pixel_noise((blurred + grey_noise).clamp(0, 1)) - 12) < 0.5
+    assert abs(pixel_noise((tgt + grey_noise).clamp(0, 1)) - 12) < 1.0
+    per_channel = 12 / 255 * torch.randn(tgt.shape, generator=gen)  # averaging three channels leaves 1/sqrt(3)
+    assert abs(pixel_noise((blurred + per_channel).clamp(0, 1)) - S.NOISE_LEVEL) < 0.3
+    assert pixel_noise((tgt * 255).round().to(torch.uint8)) == pytest.approx(pixel_noise(tgt), abs=0.05)
 
 
 def test_a_copy_needs_the_judge_to_read_the_source_not_the_target(known_outputs):

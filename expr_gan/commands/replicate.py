@@ -23,7 +23,7 @@ from pathlib import Path
 
 from expr_gan.errors import UsageError
 
-MEASURES_VERSION = 3  # 2: the end state (replication/states.py) of every job; 3: its rules revised, the photo's layout
+MEASURES_VERSION = 4  # 2: the end state (replication/states.py) of every job; 3: its rules revised, the photo's layout; 4: pixel noise (R8)
 MAX_PAIRS = {"tiny": 48, "cpu": 600, "paper": 900}
 
 

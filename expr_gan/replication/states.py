@@ -8,7 +8,10 @@ are measured (all in display units, [0, 1]) and given one state, in this order:
                twice over (random noise, a checkerboard; photos with noise of sigma 12 grey levels
                added read 1.95 at full resolution, sigma 25 read 4.7); or blotches of colour: contrast
                >= 1.2 of a photo's with no more of the source's layout than the mean face (structure
-               >= 1.0: random colours in blocks, whose edges are too few for the Laplacian)
+               >= 1.0: random colours in blocks, whose edges are too few for the Laplacian); or grain:
+               pixel noise (metrics.realism.pixel_noise) of at least 12/sqrt(3) = 6.9 grey levels, what
+               noise of sigma 12 per colour channel (the same boundary) leaves in the grey, on a sharp
+               face or on a blurred one (the Laplacian misses noise on a blurred face, revision R8)
   dark/washed  mean brightness more than 0.15 (38 grey levels) below / above the real targets' (a black
                image is dark, not constant: its darkness is what went wrong)
   constant     input_spread < 0.15: outputs for different people differ less than 0.15 of what their
@@ -38,6 +41,10 @@ replication/preregistration.py logs each change and re-reads a run under the old
 A fourth (R7), after the second run's grids: a regressor's blurred, eyeless head that followed the
 target in 42 % of outputs read `copy`, and the design card's smudged copies (identical columns, the
 source's expression in 75 %) read `sharp face`; a copy now also needs the judge to read the source.
+A fifth (R8), after the third run's grids: a featureless, grainy head-shaped blob read `blurry face`;
+the Laplacian's 2.0 is reached by noise on a sharp face but not on a blurred one (photos blurred 2x
+under noise of sigma 12 read 0.50 and 1.09), so the grain rule measures the noise itself. Its boundary
+was fixed from those known cases before any job was measured with it.
 
 `classify` reads `state_measures` (the outputs' pixels) and two readings of the expression judge,
 `expr_acc` and `source_expr_acc` (expr_gan.evaluate on the same held-out pairs): `job_state` joins them.
@@ -47,9 +54,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from expr_gan.metrics.realism import laplacian_variance, sharpness
+from expr_gan.metrics.realism import laplacian_variance, pixel_noise, sharpness
 
 NOISE_SHARPNESS = 2.0
+NOISE_LEVEL = 12 / 3 ** 0.5  # grey levels: noise of sigma 12 per channel, as seen in the grey
 CONSTANT_SPREAD = 0.15
 BRIGHTNESS_GAP = 0.15
 COPY_RATIO = 0.3  # the pixel-only copy rule before R7 (RULES copy_judge=False)
@@ -113,6 +121,7 @@ def state_measures(outputs01: torch.Tensor, sources01: torch.Tensor, targets01: 
     truth = (targets01 - sources01).abs().mean()
     fine = laplacian_variance(outputs01, pool=1).mean() / laplacian_variance(targets01, pool=1).mean().clamp_min(1e-12)
     return {"sharpness": sharpness(outputs01, targets01), "fine_detail": float(fine),
+            "pixel_noise": pixel_noise(outputs01),
             "input_spread": input_spread(outputs01, targets01, identity),
             "brightness_gap": float(outputs01.mean() - targets01.mean()),
             "contrast": float(outputs01.std(dim=(1, 2, 3)).mean() / targets01.std(dim=(1, 2, 3)).mean().clamp_min(1e-12)),
@@ -123,7 +132,8 @@ def state_measures(outputs01: torch.Tensor, sources01: torch.Tensor, targets01: 
 
 RULES = {  # classify's parameters; replication/preregistration.py records each change made after a run was seen
     "noise_sharpness": NOISE_SHARPNESS, "blotch": True, "blotch_contrast": BLOTCH_CONTRAST,
-    "blotch_structure": BLOTCH_STRUCTURE, "brightness_gap": BRIGHTNESS_GAP, "constant_spread": CONSTANT_SPREAD,
+    "blotch_structure": BLOTCH_STRUCTURE, "grain": True, "noise_level": NOISE_LEVEL,
+    "brightness_gap": BRIGHTNESS_GAP, "constant_spread": CONSTANT_SPREAD,
     "faded_contrast": FADED_CONTRAST, "shapeless_structure": SHAPELESS_STRUCTURE, "faded_first": True,
     "copy_ratio": COPY_RATIO, "copy_structure": COPY_STRUCTURE, "copy_spread": COPY_SPREAD, "sharp_min": SHARP_MIN,
     "copy_judge": True, "copy_layout": COPY_LAYOUT, "copy_target_read": COPY_TARGET_READ,
@@ -139,6 +149,8 @@ def classify(m: dict, rules: dict | None = None) -> str:
     if max(m["sharpness"], m["fine_detail"]) >= r["noise_sharpness"]:
         return "noise"
     if r["blotch"] and m["contrast"] >= r["blotch_contrast"] and m["structure"] >= r["blotch_structure"]:
+        return "noise"
+    if r["grain"] and m["pixel_noise"] >= r["noise_level"]:
         return "noise"
     if m["brightness_gap"] < -r["brightness_gap"]:
         return "dark"
