@@ -9,8 +9,8 @@ from expr_gan.replication import readings as R
 
 def _measures(**values):
     """A finished job's stored values: a sharp face that edits (state measures, judge, claim measures)."""
-    return {"sharpness": 0.9, "fine_detail": 0.9, "input_spread": 1.0, "brightness_gap": 0.0, "contrast": 1.0,
-            "structure": 0.4, "target_spread": 0.8, "copy_ratio": 0.9, "expr_acc": 0.8, "source_expr_acc": 0.1,
+    return {"sharpness": 0.9, "fine_detail": 0.9, "pixel_noise": 3.0, "input_spread": 1.0, "brightness_gap": 0.0,
+            "contrast": 1.0, "structure": 0.4, "target_spread": 0.8, "copy_ratio": 0.9, "expr_acc": 0.8, "source_expr_acc": 0.1,
             "cond_sensitivity": 0.05, "id_acc": 1.0, "l1_aligned": 0.04, **values}
 
 

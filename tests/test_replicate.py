@@ -298,8 +298,8 @@ def test_claim_8_counts_a_c2st_rise_only_beyond_the_classifiers_noise():
 
 def _state_measures(**values):
     """Measures of a plain sharp face, with `values` changed (states.classify's inputs)."""
-    return {"sharpness": 0.9, "fine_detail": 0.9, "pixel_noise": 3.0, "input_spread": 1.0, "brightness_gap": 0.0, "contrast": 1.0,
-            "structure": 0.4, "target_spread": 0.8, "copy_ratio": 0.9, "expr_acc": 1.0, "source_expr_acc": 0.0,
+    return {"sharpness": 0.9, "fine_detail": 0.9, "pixel_noise": 3.0, "input_spread": 1.0, "brightness_gap": 0.0,
+            "contrast": 1.0, "structure": 0.4, "target_spread": 0.8, "copy_ratio": 0.9, "expr_acc": 1.0, "source_expr_acc": 0.0,
             **values}
 
 
