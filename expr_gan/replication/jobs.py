@@ -8,7 +8,7 @@ measures the same thing:
   tiny   seconds per job (debug=tiny: 32 px, 16 people, narrow nets): the test suite's run
   cpu    the embedded 300 people, net_width 16: 32 px for the regressors' and the cGAN's claims (the
          report's own first size; the cGAN keeps the report's 16 x 16 bottleneck there), 64 px for the
-         joint classifier (its head needs the larger feature maps); about 85 min on a 2-core CPU
+         joint classifier (its head needs the larger feature maps); about 90 min on a 2-core CPU
          (docs/replication.md has the measured run)
   paper  the report's settings (128 px, its widths and epochs): a GPU
 
