@@ -222,8 +222,8 @@ def extra_rows(claims, results: dict) -> list[dict]:
                 rows.append({**row, "state": "", "measured": "", "holds": f"not run: {r.get('error')}"})
                 continue
             x, e = r["extra"], r["eval"]
-            grain = f", pixel noise {x['pixel_noise']:.1f}" if "pixel_noise" in x else ""  # grey levels (states R8)
-            measured = (f"sharpness {x['sharpness']:.2f}{grain}, structure {x['structure']:.2f}, copy_ratio "
+            measured = (f"sharpness {x['sharpness']:.2f}, pixel noise {x['pixel_noise']:.1f}, structure "
+                        f"{x['structure']:.2f}, copy_ratio "
                         f"{x['copy_ratio']:.2f}, cond_sensitivity {e['cond_sensitivity']:.4f}")
             dead = {k: v for k, v in x.get("dead_units", {}).items() if k.startswith("fc.")}
             if dead:  # the fully connected bottleneck's ReLU units that never fire on held-out inputs

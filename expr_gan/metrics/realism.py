@@ -76,18 +76,20 @@ def to_uint8(images01: torch.Tensor) -> torch.Tensor:
     return (images01.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
+def _grey_batches(images01: torch.Tensor, batch: int):
+    """The grey images (channel mean, [0, 1] floats, [B, 1, H, W]) of uint8 images or [0, 1] floats,
+    `batch` at a time (the referees read thousands of outputs)."""
+    for i in range(0, len(images01), batch):
+        x = images01[i : i + batch]
+        yield (x.float() / 255 if x.dtype == torch.uint8 else x.float()).mean(1, keepdim=True)
+
+
 def laplacian_variance(images01: torch.Tensor, pool: int = 2, batch: int = 512) -> torch.Tensor:
     """Per-image variance of the 3x3 Laplacian of the grey image after a `pool` x `pool` average
     (uint8 images or [0, 1] floats)."""
     kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
-    values = []
-    for i in range(0, len(images01), batch):
-        x = images01[i : i + batch]
-        x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
-        grey = x.mean(1, keepdim=True)
-        if pool > 1:
-            grey = F.avg_pool2d(grey, pool)
-        values.append(F.conv2d(grey, kernel).flatten(1).var(dim=1))
+    values = [F.conv2d(F.avg_pool2d(grey, pool) if pool > 1 else grey, kernel).flatten(1).var(dim=1)
+              for grey in _grey_batches(images01, batch)]
     return torch.cat(values) if values else torch.zeros(0)
 
 
@@ -113,11 +115,7 @@ def pixel_noise(images01: torch.Tensor, batch: int = 512) -> float:
     at 32 px). The Laplacian's variance cannot say this: blur removes the face's own detail, so noise
     laid on a blurred face reads as little detail as a photo's."""
     kernel = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]).view(1, 1, 3, 3)
-    values = []
-    for i in range(0, len(images01), batch):
-        x = images01[i : i + batch]
-        x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
-        values.append(F.conv2d(x.mean(1, keepdim=True), kernel).abs().flatten(1).mean(1))
+    values = [F.conv2d(grey, kernel).abs().flatten(1).mean(1) for grey in _grey_batches(images01, batch)]
     if not values:
         return float("nan")
     return float(torch.cat(values).mean()) * (torch.pi / 2) ** 0.5 / 6 * 255

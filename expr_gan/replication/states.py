@@ -42,8 +42,8 @@ A fourth (R7), after the second run's grids: a regressor's blurred, eyeless head
 target in 42 % of outputs read `copy`, and the design card's smudged copies (identical columns, the
 source's expression in 75 %) read `sharp face`; a copy now also needs the judge to read the source.
 A fifth (R8), after the third run's grids: a featureless, grainy head-shaped blob read `blurry face`;
-the Laplacian's 2.0 is reached by noise on a sharp face but not on a blurred one (photos blurred 2x
-under noise of sigma 12 read 0.50 and 1.09), so the grain rule measures the noise itself. Its boundary
+the Laplacian's 2.0 is reached by noise on a sharp face but not on a blurred one (rendered faces
+blurred 2x under noise of sigma 12 read 0.50 and 1.09 at 64 px), so the grain rule measures the noise itself. Its boundary
 was fixed from those known cases before any job was measured with it.
 
 `classify` reads `state_measures` (the outputs' pixels) and two readings of the expression judge,
